@@ -1,0 +1,141 @@
+//! Command-line arguments.
+
+use std::{collections::HashSet, path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use crate::{filter::Filter, namespace::NsType};
+
+/// Traces Linux namespace creation and entry with eBPF and writes one JSON
+/// record per line.
+#[derive(Debug, Parser)]
+#[command(name = "nstrace", version, about, long_about = None)]
+pub struct Args {
+    /// Write records to FILE instead of standard output. The file is
+    /// appended to, and created with mode 0600.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Stop after SECS seconds (fractions allowed).
+    #[arg(short, long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Only namespaces of these types, comma-separated: mnt, uts, ipc, pid,
+    /// net, user, cgroup, time.
+    #[arg(short, long, value_name = "TYPES", value_delimiter = ',')]
+    pub types: Vec<String>,
+
+    /// Only calls made by these process ids, or clones whose child has
+    /// one of them; comma-separated.
+    #[arg(short, long, value_name = "PIDS", value_delimiter = ',')]
+    pub pid: Vec<u32>,
+
+    /// Only calls made by processes with these command names (as in
+    /// /proc/PID/comm); comma-separated.
+    #[arg(short, long, value_name = "NAMES", value_delimiter = ',')]
+    pub comm: Vec<String>,
+
+    /// Size of the kernel ring buffer in bytes: a power of two and a
+    /// multiple of the page size.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub ring_buffer_size: u32,
+}
+
+/// Settings resolved from [`Args`].
+#[derive(Debug)]
+pub struct Config {
+    pub output: Option<PathBuf>,
+    pub duration: Option<Duration>,
+    pub filter: Filter,
+    pub ring_buffer_bytes: u32,
+}
+
+impl Args {
+    /// Checks the arguments and turns them into a [`Config`].
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let duration = match self.duration {
+            None => None,
+            Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
+            Some(secs) => bail!("invalid --duration {secs}: expected a positive number of seconds"),
+        };
+
+        let mut types = HashSet::new();
+        for name in &self.types {
+            let name = name.trim();
+            let ns_type = NsType::from_name(name).with_context(|| {
+                format!("invalid namespace type {name:?} in --types; expected one of mnt, uts, ipc, pid, net, user, cgroup, time")
+            })?;
+            types.insert(ns_type);
+        }
+
+        let page = page_size();
+        let size = self.ring_buffer_size;
+        if !size.is_power_of_two() || u64::from(size) % page != 0 {
+            bail!("invalid --ring-buffer-size {size}: expected a power of two and a multiple of the page size ({page})");
+        }
+
+        Ok(Config {
+            output: self.output,
+            duration,
+            filter: Filter {
+                types,
+                pids: self.pid.into_iter().collect(),
+                comms: self.comm.into_iter().map(|c| c.trim().to_string()).collect(),
+            },
+            ring_buffer_bytes: size,
+        })
+    }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no side effects.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Config> {
+        let mut all = vec!["nstrace"];
+        all.extend_from_slice(args);
+        Args::try_parse_from(all)?.resolve()
+    }
+
+    #[test]
+    fn defaults_accept_everything() {
+        let config = parse(&[]).unwrap();
+        assert!(config.filter.types.is_empty());
+        assert!(config.duration.is_none());
+        assert_eq!(config.ring_buffer_bytes, 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn types_parsed() {
+        let config = parse(&["--types", "net,user"]).unwrap();
+        assert!(config.filter.types.contains(&NsType::Net));
+        assert!(config.filter.types.contains(&NsType::User));
+        assert_eq!(config.filter.types.len(), 2);
+    }
+
+    #[test]
+    fn unknown_type_rejected() {
+        let error = parse(&["--types", "network"]).unwrap_err().to_string();
+        assert!(error.contains("network"), "{error}");
+    }
+
+    #[test]
+    fn bad_duration_rejected() {
+        assert!(parse(&["--duration", "0"]).is_err());
+        assert!(parse(&["--duration", "-3"]).is_err());
+        assert!(parse(&["--duration", "soon"]).is_err());
+    }
+
+    #[test]
+    fn ring_buffer_size_checked() {
+        assert!(parse(&["--ring-buffer-size", "12345"]).is_err());
+        assert!(parse(&["--ring-buffer-size", "65536"]).is_ok());
+    }
+}

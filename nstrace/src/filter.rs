@@ -1,0 +1,41 @@
+//! Selection of the events to write.
+
+use std::collections::HashSet;
+
+use crate::{
+    namespace::NsType,
+    output::event::{Body, Event},
+};
+
+/// Conditions an event must meet to be written. An empty set accepts all.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub types: HashSet<NsType>,
+    pub pids: HashSet<u32>,
+    pub comms: HashSet<String>,
+}
+
+impl Filter {
+    /// Returns true when `event` passes. Records without a process or a
+    /// namespace (start, stop, loss) always pass.
+    pub fn accepts(&self, event: &Event) -> bool {
+        let (ns_type, process, child_pid) = match &event.body {
+            Body::NsCreate(e) => (e.ns.ns_type, &e.process, e.child.as_ref().map(|c| c.pid)),
+            Body::NsEnter(e) => (e.ns.ns_type, &e.process, None),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) => return true,
+        };
+        if !self.types.is_empty() && !ns_type.is_some_and(|t| self.types.contains(&t)) {
+            return false;
+        }
+        if !self.pids.is_empty()
+            && !self.pids.contains(&process.pid)
+            && !child_pid.is_some_and(|pid| self.pids.contains(&pid))
+        {
+            return false;
+        }
+        if !self.comms.is_empty() && !self.comms.contains(&process.comm) {
+            return false;
+        }
+        true
+    }
+}

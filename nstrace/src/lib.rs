@@ -1,0 +1,20 @@
+//! nstrace: traces Linux namespace creation and entry with eBPF.
+//!
+//! The pipeline, in module order: [`probe`] loads the eBPF programs with
+//! field [`offsets`] read from the kernel's [`btf`]; [`collector`] drains
+//! the ring buffer; [`decode`] turns bytes into records; [`translate`]
+//! turns records into events; [`filter`] selects them; [`output`] writes
+//! them as JSON lines.
+
+pub mod btf;
+pub mod cli;
+pub mod clock;
+pub mod collector;
+pub mod decode;
+pub mod filter;
+pub mod flags;
+pub mod namespace;
+pub mod offsets;
+pub mod output;
+pub mod probe;
+pub mod translate;

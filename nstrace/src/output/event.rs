@@ -1,0 +1,227 @@
+//! The JSON records that nstrace writes, one object per line.
+//!
+//! Every record has `schema`, `time`, `event` and `host`; the other fields
+//! depend on `event`. Fields are only ever added to a schema version;
+//! a removed field is never reused with another meaning.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::namespace::NsType;
+
+/// Schema name and version carried by every record.
+pub const SCHEMA: &str = "nstrace/1";
+
+/// One output record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    pub schema: &'static str,
+    /// RFC 3339 time in UTC with nanoseconds.
+    pub time: String,
+    pub event: EventKind,
+    pub host: String,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A namespace was created, or a call that asked for one failed.
+    NsCreate,
+    /// A task called setns, successfully or not.
+    NsEnter,
+    /// The collector attached its hooks and is tracing.
+    Start,
+    /// The collector stopped.
+    Stop,
+    /// Records were lost in the kernel.
+    Loss,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    NsCreate(NsCreate),
+    NsEnter(NsEnter),
+    Start(Start),
+    Stop(Stop),
+    Loss(Loss),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// A failed call's error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    /// errno name, such as `EPERM`.
+    pub name: String,
+    pub errno: i32,
+}
+
+/// A namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NsInfo {
+    /// Type as `lsns` names it; absent when a failed call did not say.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ns_type: Option<NsType>,
+    /// nsfs inode number, as `/proc/PID/ns/*` and `lsns` show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u32>,
+    /// Device number of nsfs, as `stat -L -c %d /proc/self/ns/net` prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<u64>,
+    /// The kernel's 64-bit namespace id, never reused; Linux 6.18 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+}
+
+/// The process that made the call, as the kernel saw it at the call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    /// Process id (thread group id) in the initial pid namespace.
+    pub pid: u32,
+    /// Thread id in the initial pid namespace.
+    pub tid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub comm: String,
+}
+
+/// A clone, clone3 or unshare call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CreateCall {
+    /// `clone`, `clone3` or `unshare`.
+    pub name: &'static str,
+    /// Flag names, such as `CLONE_NEWNET`.
+    pub flags: Vec<String>,
+    /// For clone: the exit signal in the low byte of the flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_signal: Option<String>,
+    /// The syscall's return value.
+    pub ret: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChildInfo {
+    pub pid: u32,
+    pub tid: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NsCreate {
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    pub ns: NsInfo,
+    pub syscall: CreateCall,
+    pub process: ProcessInfo,
+    /// For clone and clone3: the new task, which is in the namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<ChildInfo>,
+}
+
+/// A setns call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SetnsCall {
+    pub name: &'static str,
+    pub fd: i32,
+    /// What the fd is: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
+    pub fd_kind: &'static str,
+    /// Names of the `nstype` flags; empty for 0 (any type).
+    pub nstype: Vec<String>,
+    pub ret: i64,
+}
+
+/// One namespace slot of a task, before or after a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NsSlot {
+    pub inode: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NsEnter {
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// The namespace the call entered or tried to enter.
+    pub ns: NsInfo,
+    pub syscall: SetnsCall,
+    /// For a pidfd: the process whose namespaces were requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_pid: Option<u32>,
+    /// The caller's namespace of this type before the call. For pid and
+    /// time, the namespace its children get, which is what setns changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<NsSlot>,
+    /// The same slot after the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<NsSlot>,
+    /// All the caller's namespace inodes before and after the call, by
+    /// `/proc/PID/ns` name.
+    pub namespaces: BeforeAfter,
+    pub process: ProcessInfo,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BeforeAfter {
+    pub before: BTreeMap<&'static str, u32>,
+    pub after: BTreeMap<&'static str, u32>,
+}
+
+/// A hook and whether it attached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HookStatus {
+    /// Program type and attach point, such as `tracepoint/syscalls/sys_enter_setns`.
+    pub hook: String,
+    pub attached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Start {
+    pub version: &'static str,
+    /// Kernel release, as `uname -r` prints it.
+    pub kernel: String,
+    pub hooks: Vec<HookStatus>,
+    /// Features the running kernel lacks, and what that costs.
+    pub unavailable: Vec<String>,
+    /// Whether records carry the kernel's 64-bit namespace id.
+    pub namespace_ids: bool,
+    pub ring_buffer_bytes: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Stop {
+    /// Why the collector stopped: `signal`, `duration` or `error`.
+    pub reason: String,
+    /// Records read from the ring buffer.
+    pub records_read: u64,
+    /// Events written.
+    pub events_written: u64,
+    /// Records lost in the kernel, by record kind.
+    pub lost: BTreeMap<&'static str, u64>,
+    /// Ring buffer entries that could not be decoded.
+    pub decode_errors: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Loss {
+    /// Record kind that was lost: `syscall`, `fork`, `exec`, `exit`, or
+    /// `pending` for syscall entries that did not fit the in-kernel table.
+    pub kind: &'static str,
+    /// Records lost since the previous loss record of this kind.
+    pub count: u64,
+    /// Records lost since start.
+    pub total: u64,
+}

@@ -1,0 +1,4 @@
+//! Output: record types and where they are written.
+
+pub mod event;
+pub mod sink;

@@ -1,0 +1,311 @@
+//! Turns kernel records into namespace events.
+//!
+//! Pure: records in, events out, no I/O, so that it can be tested with
+//! synthetic records and replayed in benchmarks.
+
+use std::collections::BTreeMap;
+
+use nstrace_common::{
+    ns::NS_SLOTS,
+    record::{fd_kind, syscall, ForkRecord, Header, NsSet, SyscallRecord, Task},
+};
+
+use crate::{
+    clock::Clock,
+    decode::{c_string, Record},
+    flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
+    namespace::NsType,
+    output::event::{
+        BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter, NsInfo,
+        NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+    },
+};
+
+/// `/proc/PID/ns` names of the slots in an [`NsSet`], by slot index.
+const SLOT_NAMES: [&str; NS_SLOTS] = [
+    "mnt",
+    "uts",
+    "ipc",
+    "pid",
+    "pid_for_children",
+    "net",
+    "user",
+    "cgroup",
+    "time",
+    "time_for_children",
+];
+
+/// What every event shares: host name, clock, and the nsfs device.
+#[derive(Clone, Debug)]
+pub struct Translator {
+    pub clock: Clock,
+    pub host: String,
+    /// Device number of nsfs, the same for every namespace.
+    pub nsfs_dev: Option<u64>,
+}
+
+impl Translator {
+    /// Returns the events that `record` produces, in order.
+    pub fn translate(&self, record: &Record) -> Vec<Event> {
+        match record {
+            Record::Syscall(r) => match r.syscall {
+                syscall::UNSHARE => self.unshare(r),
+                syscall::CLONE | syscall::CLONE3 => self.clone_failure(r),
+                syscall::SETNS => self.setns(r),
+                _ => Vec::new(),
+            },
+            Record::Fork(r) => self.fork(r),
+            // Exec and exit records feed process tracking, which emits no
+            // events of its own yet.
+            Record::Exec(_) | Record::Exit(_) => Vec::new(),
+        }
+    }
+
+    /// Wraps a body into an event stamped with the record's time.
+    pub fn event(&self, kind: EventKind, time_ns: u64, body: Body) -> Event {
+        Event {
+            schema: SCHEMA,
+            time: self.clock.rfc3339(time_ns),
+            event: kind,
+            host: self.host.clone(),
+            body,
+        }
+    }
+
+    fn ns_info(&self, ns_type: Option<NsType>, set: &NsSet, slot: usize) -> NsInfo {
+        let entry = set.ns[slot];
+        NsInfo {
+            ns_type,
+            inode: (entry.inode != 0).then_some(entry.inode),
+            dev: self.nsfs_dev,
+            id: (entry.id != 0).then_some(entry.id),
+        }
+    }
+
+    fn unshare(&self, record: &SyscallRecord) -> Vec<Event> {
+        let flags = record.args[0];
+        let call = CreateCall {
+            name: "unshare",
+            flags: clone_flag_names(flags),
+            exit_signal: None,
+            ret: record.ret,
+        };
+        let error = error_of(record.ret);
+        NsType::in_flags(flags)
+            .map(|ns_type| {
+                let ns = if error.is_some() {
+                    NsInfo {
+                        ns_type: Some(ns_type),
+                        ..NsInfo::default()
+                    }
+                } else {
+                    self.ns_info(Some(ns_type), &record.after, ns_type.changed_slot())
+                };
+                let body = Body::NsCreate(NsCreate {
+                    outcome: outcome(error.as_ref()),
+                    error: error.clone(),
+                    ns,
+                    syscall: call.clone(),
+                    process: process(&record.header, &record.task),
+                    child: None,
+                });
+                self.event(EventKind::NsCreate, record.header.time_ns, body)
+            })
+            .collect()
+    }
+
+    /// A clone that succeeded is reported from its fork record, which has
+    /// the child's namespaces; only a failed clone is reported here.
+    fn clone_failure(&self, record: &SyscallRecord) -> Vec<Event> {
+        let Some(error) = error_of(record.ret) else {
+            return Vec::new();
+        };
+        let (name, flags, exit_signal) = clone_call(record.syscall, record.args[0]);
+        let call = CreateCall {
+            name,
+            flags: clone_flag_names(flags),
+            exit_signal,
+            ret: record.ret,
+        };
+        let mut types: Vec<Option<NsType>> = NsType::in_flags(flags).map(Some).collect();
+        if types.is_empty() {
+            // clone3 with unreadable arguments: the requested types are unknown.
+            types.push(None);
+        }
+        types
+            .into_iter()
+            .map(|ns_type| {
+                let body = Body::NsCreate(NsCreate {
+                    outcome: Outcome::Failure,
+                    error: Some(error.clone()),
+                    ns: NsInfo {
+                        ns_type,
+                        ..NsInfo::default()
+                    },
+                    syscall: call.clone(),
+                    process: process(&record.header, &record.task),
+                    child: None,
+                });
+                self.event(EventKind::NsCreate, record.header.time_ns, body)
+            })
+            .collect()
+    }
+
+    fn fork(&self, record: &ForkRecord) -> Vec<Event> {
+        if record.clone_syscall == 0 {
+            return Vec::new();
+        }
+        let (name, flags, exit_signal) = clone_call(record.clone_syscall, record.clone_flags);
+        let call = CreateCall {
+            name,
+            flags: clone_flag_names(flags),
+            exit_signal,
+            // The fork record is written before the call returns; on
+            // success clone returns the child's pid.
+            ret: i64::from(record.child_tgid),
+        };
+        NsType::in_flags(flags)
+            .map(|ns_type| {
+                let body = Body::NsCreate(NsCreate {
+                    outcome: Outcome::Success,
+                    error: None,
+                    ns: self.ns_info(Some(ns_type), &record.child, ns_type.own_slot()),
+                    syscall: call.clone(),
+                    process: process(&record.header, &record.task),
+                    child: Some(ChildInfo {
+                        pid: record.child_tgid,
+                        tid: record.child_tid,
+                    }),
+                });
+                self.event(EventKind::NsCreate, record.header.time_ns, body)
+            })
+            .collect()
+    }
+
+    fn setns(&self, record: &SyscallRecord) -> Vec<Event> {
+        let fd = record.args[0] as i32;
+        let nstype = record.args[1];
+        let target = record.target;
+        let error = error_of(record.ret);
+        let succeeded = error.is_none();
+
+        let nstype_types: Vec<NsType> = NsType::in_flags(nstype).collect();
+        let (kind_name, types): (&'static str, Vec<Option<NsType>>) = match target.kind {
+            fd_kind::NSFS => {
+                let ns_type = NsType::from_clone_flag(u64::from(target.ns_type))
+                    .or_else(|| nstype_types.first().copied());
+                ("nsfs", vec![ns_type])
+            }
+            fd_kind::PIDFD => ("pidfd", nstype_types.iter().copied().map(Some).collect()),
+            // NOTE: before Linux 6.9 a pidfd is an anon_inode file that the
+            // kernel side reports as "other"; a successful setns on it with
+            // several flags is still reported per type.
+            fd_kind::OTHER => ("other", nstype_types.iter().copied().map(Some).collect()),
+            fd_kind::NOT_OPEN => ("not_open", nstype_types.iter().copied().map(Some).collect()),
+            _ => ("unreadable", nstype_types.iter().copied().map(Some).collect()),
+        };
+        let types = if types.is_empty() { vec![None] } else { types };
+
+        let call = SetnsCall {
+            name: "setns",
+            fd,
+            fd_kind: kind_name,
+            nstype: clone_flag_names(nstype),
+            ret: record.ret,
+        };
+        let namespaces = BeforeAfter {
+            before: slot_map(&record.before),
+            after: slot_map(&record.after),
+        };
+        types
+            .into_iter()
+            .map(|ns_type| {
+                let slot = ns_type.map(NsType::changed_slot);
+                let ns = match (ns_type, target.kind) {
+                    (_, fd_kind::NSFS) => NsInfo {
+                        ns_type,
+                        inode: (target.inode != 0).then_some(target.inode),
+                        dev: self.nsfs_dev,
+                        id: (target.ns_id != 0).then_some(target.ns_id),
+                    },
+                    (Some(t), _) if succeeded => self.ns_info(Some(t), &record.after, t.changed_slot()),
+                    _ => NsInfo {
+                        ns_type,
+                        ..NsInfo::default()
+                    },
+                };
+                let body = Body::NsEnter(NsEnter {
+                    outcome: outcome(error.as_ref()),
+                    error: error.clone(),
+                    ns,
+                    syscall: call.clone(),
+                    target_pid: (target.kind == fd_kind::PIDFD && target.pid != 0).then_some(target.pid),
+                    before: slot.map(|s| ns_slot(&record.before, s)),
+                    after: slot.map(|s| ns_slot(&record.after, s)),
+                    namespaces: namespaces.clone(),
+                    process: process(&record.header, &record.task),
+                });
+                self.event(EventKind::NsEnter, record.header.time_ns, body)
+            })
+            .collect()
+    }
+}
+
+/// Returns the call name, its flags without the exit signal, and the exit
+/// signal for clone.
+fn clone_call(call: u32, raw_flags: u64) -> (&'static str, u64, Option<String>) {
+    if call == syscall::CLONE {
+        let (flags, signal) = split_clone_signal(raw_flags);
+        ("clone", flags, (signal != 0).then(|| signal_name(signal)))
+    } else {
+        ("clone3", raw_flags, None)
+    }
+}
+
+fn error_of(ret: i64) -> Option<ErrorInfo> {
+    if (-4095..0).contains(&ret) {
+        let errno = i32::try_from(-ret).unwrap_or(0);
+        Some(ErrorInfo {
+            name: errno_name(errno),
+            errno,
+        })
+    } else {
+        None
+    }
+}
+
+fn outcome(error: Option<&ErrorInfo>) -> Outcome {
+    if error.is_some() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    }
+}
+
+fn process(header: &Header, task: &Task) -> ProcessInfo {
+    ProcessInfo {
+        pid: header.tgid,
+        tid: header.tid,
+        ppid: task.ppid,
+        uid: task.uid,
+        gid: task.gid,
+        comm: c_string(&task.comm),
+    }
+}
+
+fn ns_slot(set: &NsSet, slot: usize) -> NsSlot {
+    let entry = set.ns[slot];
+    NsSlot {
+        inode: entry.inode,
+        id: (entry.id != 0).then_some(entry.id),
+    }
+}
+
+fn slot_map(set: &NsSet) -> BTreeMap<&'static str, u32> {
+    SLOT_NAMES
+        .iter()
+        .zip(set.ns.iter())
+        .filter(|(_, entry)| entry.inode != 0)
+        .map(|(name, entry)| (*name, entry.inode))
+        .collect()
+}
