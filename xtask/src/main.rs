@@ -1,1 +1,58 @@
-fn main() {}
+//! Developer tasks for nstrace: `cargo xtask <task>`.
+//!
+//! `setup` installs what the eBPF build needs, `build` compiles the eBPF
+//! object and the collector, `run` traces, `test` runs every test.
+
+mod build;
+mod command;
+mod packages;
+mod run;
+mod test;
+mod toolchain;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Set-up, build, run and tests of nstrace")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the eBPF toolchain and bpf-linker if missing.
+    Setup,
+    /// Build the eBPF object and the release collector binary.
+    Build,
+    /// Build, then run the tracer as root; arguments after `--` go to nstrace.
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Build, then run the unit and end-to-end tests as root; arguments
+    /// after `--` go to the test binaries.
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Setup => toolchain::setup().map(|_| ()),
+        Task::Build => toolchain::setup().and_then(|tools| build::build(&tools).map(|_| ())),
+        Task::Run { args } => run::run(&args),
+        Task::Test { args } => test::test(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
