@@ -9,8 +9,10 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=NSTRACE_EBPF_OBJECT");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("nstrace-ebpf.o");
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out =
+        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("nstrace-ebpf.o");
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let default = manifest.join("../target/ebpf/bpfel-unknown-none/release/nstrace-ebpf");
 
     let (source, explicit) = match env::var_os("NSTRACE_EBPF_OBJECT") {

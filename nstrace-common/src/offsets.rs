@@ -51,8 +51,6 @@ pub struct Offsets {
     pub proc_ns_operations_type: u32,
 
     pub cred_user_ns: u32,
-    pub cred_uid: u32,
-    pub cred_gid: u32,
 
     pub pid_level: u32,
     pub pid_numbers: u32,
@@ -64,16 +62,12 @@ pub struct Offsets {
     pub fdtable_max_fds: u32,
     pub fdtable_fd: u32,
     pub file_f_inode: u32,
-    pub file_private_data: u32,
-    pub inode_i_ino: u32,
     pub inode_i_sb: u32,
     pub inode_i_private: u32,
     pub super_block_s_magic: u32,
 
     pub linux_binprm_filename: u32,
     pub task_exit_code: u32,
-    /// Size of the `i_ino` field: 8 on 64-bit kernels.
-    pub inode_i_ino_size: u32,
 }
 
 impl Offsets {
@@ -111,8 +105,6 @@ impl Offsets {
         ns_common_ops: ABSENT,
         proc_ns_operations_type: ABSENT,
         cred_user_ns: ABSENT,
-        cred_uid: ABSENT,
-        cred_gid: ABSENT,
         pid_level: ABSENT,
         pid_numbers: ABSENT,
         upid_size: ABSENT,
@@ -122,13 +114,10 @@ impl Offsets {
         fdtable_max_fds: ABSENT,
         fdtable_fd: ABSENT,
         file_f_inode: ABSENT,
-        file_private_data: ABSENT,
-        inode_i_ino: ABSENT,
         inode_i_sb: ABSENT,
         inode_i_private: ABSENT,
         super_block_s_magic: ABSENT,
         linux_binprm_filename: ABSENT,
         task_exit_code: ABSENT,
-        inode_i_ino_size: ABSENT,
     };
 }

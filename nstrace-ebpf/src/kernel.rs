@@ -86,7 +86,11 @@ pub fn read_ns_set(task: *const u8, out: &mut NsSet) {
             offset!(pid_ns_common),
         ),
         (slot::NET, offset!(nsproxy_net), offset!(net_ns_common)),
-        (slot::CGROUP, offset!(nsproxy_cgroup), offset!(cgroup_ns_common)),
+        (
+            slot::CGROUP,
+            offset!(nsproxy_cgroup),
+            offset!(cgroup_ns_common),
+        ),
         (slot::TIME, offset!(nsproxy_time), offset!(time_ns_common)),
         (
             slot::TIME_FOR_CHILDREN,
@@ -199,7 +203,8 @@ pub fn read_fd_target(task: *const u8, fd: i32, out: &mut FdTarget) {
         };
     } else if magic == PIDFS_MAGIC {
         out.kind = fd_kind::PIDFD;
-        let pid = read_ptr(file, offset!(file_private_data));
+        // pidfs keeps the `struct pid` in the inode, as `pidfd_pid()` reads it.
+        let pid = read_ptr(inode, offset!(inode_i_private));
         let numbers = offset!(pid_numbers);
         if numbers != ABSENT {
             out.pid = read::<u32>(pid, numbers + offset!(upid_nr)).unwrap_or(0);

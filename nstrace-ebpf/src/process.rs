@@ -5,7 +5,9 @@ use aya_ebpf::{
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use nstrace_common::record::{kind, syscall, ExecRecord, ExitRecord, ForkRecord, EXEC_FILENAME_LEN};
+use nstrace_common::record::{
+    kind, syscall, ExecRecord, ExitRecord, ForkRecord, EXEC_FILENAME_LEN,
+};
 
 use crate::{
     emit,
@@ -61,7 +63,11 @@ pub fn sched_process_exec(ctx: BtfTracePointContext) -> u32 {
     read_current_task(task, &mut record.task);
     record._pad = 0;
     let len = read_exec_filename(bprm, &mut record.filename);
-    record.filename_len = if len as usize > EXEC_FILENAME_LEN { EXEC_FILENAME_LEN as u32 } else { len };
+    record.filename_len = if len as usize > EXEC_FILENAME_LEN {
+        EXEC_FILENAME_LEN as u32
+    } else {
+        len
+    };
     emit::submit(entry);
     0
 }

@@ -7,7 +7,9 @@
 //! creation pay only for the flag check.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_user},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_user,
+    },
     macros::tracepoint,
     programs::TracePointContext,
 };
@@ -115,7 +117,11 @@ fn exit(ctx: &TracePointContext, call: u32) {
 pub fn sys_enter_clone(ctx: TracePointContext) -> u32 {
     let flags = arg(&ctx, 0);
     if flags & !CSIGNAL & NS_FLAGS != 0 {
-        enter(&ctx, syscall::CLONE, [flags, arg(&ctx, 1), arg(&ctx, 2), arg(&ctx, 3)]);
+        enter(
+            &ctx,
+            syscall::CLONE,
+            [flags, arg(&ctx, 1), arg(&ctx, 2), arg(&ctx, 3)],
+        );
     }
     0
 }

@@ -54,6 +54,10 @@ struct Member {
 
 /// One type record, reduced to what field look-ups need.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the BTF format names this union `size`/`type`"
+)]
 struct Type {
     kind: u32,
     /// Byte size for ints, structs and unions; referenced type id for
@@ -95,7 +99,10 @@ impl Btf {
 
     /// Parses a BTF blob in the host's byte order.
     pub fn parse(data: &[u8]) -> Result<Self, BtfError> {
-        let u16_at = |at: usize| data.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+        let u16_at = |at: usize| {
+            data.get(at..at + 2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+        };
         if u16_at(0) != Some(BTF_MAGIC) {
             return Err(BtfError::Invalid("bad magic number or wrong byte order"));
         }
@@ -126,7 +133,10 @@ impl Btf {
             members: Vec::new(),
         }];
         let mut structs_by_name = HashMap::new();
-        let reader = Reader { data: type_data, at: 0 };
+        let reader = Reader {
+            data: type_data,
+            at: 0,
+        };
         let mut at = 0;
         while at < type_data.len() {
             let id = u32::try_from(types.len()).map_err(|_| BtfError::Invalid("too many types"))?;
@@ -154,7 +164,11 @@ impl Btf {
                             type_id: reader.u32_at(base + 4)?,
                             // With kind_flag set, the top 8 bits hold a
                             // bitfield size and the low 24 the bit offset.
-                            bit_offset: if kind_flag { offset & 0x00ff_ffff } else { offset },
+                            bit_offset: if kind_flag {
+                                offset & 0x00ff_ffff
+                            } else {
+                                offset
+                            },
                         });
                     }
                     12 * vlen
@@ -245,7 +259,12 @@ impl Btf {
     fn type_size(&self, type_id: u32) -> u32 {
         let id = self.resolve(type_id);
         match self.types.get(id as usize) {
-            Some(ty) if matches!(ty.kind, KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT) => {
+            Some(ty)
+                if matches!(
+                    ty.kind,
+                    KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT
+                ) =>
+            {
                 ty.size_or_type
             }
             Some(ty) if ty.kind == KIND_PTR => 8,
@@ -279,11 +298,18 @@ mod tests {
         let strings = b"\0int\0long\0outer\0a\0b\0c\0";
         let name = |s: &str| -> u32 {
             let needle = format!("\0{s}\0");
-            let at = strings.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap();
+            let at = strings
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap();
             u32::try_from(at + 1).unwrap()
         };
         let mut types = Vec::new();
-        let mut push = |words: &[u32]| words.iter().for_each(|w| types.extend_from_slice(&w.to_ne_bytes()));
+        let mut push = |words: &[u32]| {
+            for word in words {
+                types.extend_from_slice(&word.to_ne_bytes());
+            }
+        };
         // 1: int, 4 bytes
         push(&[name("int"), KIND_INT << 24, 4, 32]);
         // 2: long, 8 bytes
@@ -293,12 +319,28 @@ mod tests {
         // 4: anonymous union { struct {...}; int c; }
         push(&[0, (KIND_UNION << 24) | 2, 8, 0, 3, 0, name("c"), 1, 0]);
         // 5: struct outer { int a; union {...}; } with the union at byte 8
-        push(&[name("outer"), (KIND_STRUCT << 24) | 2, 16, name("a"), 1, 0, 0, 4, 64]);
+        push(&[
+            name("outer"),
+            (KIND_STRUCT << 24) | 2,
+            16,
+            name("a"),
+            1,
+            0,
+            0,
+            4,
+            64,
+        ]);
 
         let mut blob = Vec::new();
         blob.extend_from_slice(&BTF_MAGIC.to_ne_bytes());
         blob.extend_from_slice(&[1, 0]);
-        for word in [24u32, 0, u32::try_from(types.len()).unwrap(), u32::try_from(types.len()).unwrap(), u32::try_from(strings.len()).unwrap()] {
+        for word in [
+            24u32,
+            0,
+            u32::try_from(types.len()).unwrap(),
+            u32::try_from(types.len()).unwrap(),
+            u32::try_from(strings.len()).unwrap(),
+        ] {
             blob.extend_from_slice(&word.to_ne_bytes());
         }
         blob.extend_from_slice(&types);
@@ -342,8 +384,11 @@ mod tests {
 
     #[test]
     fn running_kernel_task_struct() {
-        let btf = Btf::from_sys_fs().expect("this test needs /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)");
-        let nsproxy = btf.field("task_struct", "nsproxy").expect("task_struct.nsproxy in BTF");
+        let btf = Btf::from_sys_fs()
+            .expect("this test needs /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)");
+        let nsproxy = btf
+            .field("task_struct", "nsproxy")
+            .expect("task_struct.nsproxy in BTF");
         assert_eq!(nsproxy.size, 8);
         assert!(btf.field("ns_common", "inum").is_some());
     }

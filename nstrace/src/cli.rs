@@ -81,7 +81,11 @@ impl Args {
             filter: Filter {
                 types,
                 pids: self.pid.into_iter().collect(),
-                comms: self.comm.into_iter().map(|c| c.trim().to_string()).collect(),
+                comms: self
+                    .comm
+                    .into_iter()
+                    .map(|c| c.trim().to_string())
+                    .collect(),
             },
             ring_buffer_bytes: size,
         })

@@ -19,7 +19,9 @@ impl Clock {
     pub fn now() -> nix::Result<Self> {
         let boot = nanos(clock_gettime(ClockId::CLOCK_BOOTTIME)?);
         let real = nanos(clock_gettime(ClockId::CLOCK_REALTIME)?);
-        Ok(Self { offset_ns: real - boot })
+        Ok(Self {
+            offset_ns: real - boot,
+        })
     }
 
     /// A clock with a fixed offset, for tests.
@@ -36,7 +38,8 @@ impl Clock {
 
     /// Formats a boot-time timestamp as RFC 3339 in UTC with nanoseconds.
     pub fn rfc3339(&self, boot_ns: u64) -> String {
-        self.utc(boot_ns).to_rfc3339_opts(SecondsFormat::Nanos, true)
+        self.utc(boot_ns)
+            .to_rfc3339_opts(SecondsFormat::Nanos, true)
     }
 
     /// Returns the current `CLOCK_BOOTTIME` in nanoseconds.

@@ -54,7 +54,8 @@ enum Ending {
 /// Loads the programs and traces until a signal, the duration, or an error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut sink = match &config.output {
-        Some(path) => Sink::file(path).with_context(|| format!("opening output file {} failed", path.display()))?,
+        Some(path) => Sink::file(path)
+            .with_context(|| format!("opening output file {} failed", path.display()))?,
         None => Sink::stdout(),
     };
     let translator = Translator {
@@ -66,11 +67,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     let mut probe = probe::load(config.ring_buffer_bytes)?;
-    let mut ring = RingBuf::try_from(probe.ebpf.take_map("EVENTS").context("map EVENTS missing from the eBPF object")?)
-        .context("map EVENTS is not a ring buffer")?;
-    let losses: PerCpuArray<MapData, u64> =
-        PerCpuArray::try_from(probe.ebpf.take_map("LOSSES").context("map LOSSES missing from the eBPF object")?)
-            .context("map LOSSES is not a per-CPU array")?;
+    let mut ring = RingBuf::try_from(
+        probe
+            .ebpf
+            .take_map("EVENTS")
+            .context("map EVENTS missing from the eBPF object")?,
+    )
+    .context("map EVENTS is not a ring buffer")?;
+    let losses: PerCpuArray<MapData, u64> = PerCpuArray::try_from(
+        probe
+            .ebpf
+            .take_map("LOSSES")
+            .context("map LOSSES missing from the eBPF object")?,
+    )
+    .context("map LOSSES is not a per-CPU array")?;
 
     report_start(&probe);
     let start = Start {
@@ -84,11 +94,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ring_buffer_bytes: config.ring_buffer_bytes,
     };
     let start_event = translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
-    sink.write(&start_event).context("writing the start record failed")?;
+    sink.write(&start_event)
+        .context("writing the start record failed")?;
     sink.flush().context("writing the start record failed")?;
 
     let mut counts = Counts::default();
-    let ending = trace_loop(&config, &mut probe, &mut ring, &losses, &translator, &mut sink, &mut counts).await;
+    let ending = trace_loop(
+        &config,
+        &mut probe,
+        &mut ring,
+        &losses,
+        &translator,
+        &mut sink,
+        &mut counts,
+    )
+    .await;
     let ending = match ending {
         Ok(ending) => ending,
         Err(error) => {
@@ -101,7 +121,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     // Drain what the kernel wrote before the stop, then report the totals.
-    drain(&mut ring, &mut probe, &translator, &config, &mut sink, &mut counts)?;
+    drain(
+        &mut ring,
+        &mut probe,
+        &translator,
+        &config,
+        &mut sink,
+        &mut counts,
+    )?;
     check_losses(&losses, &translator, &mut sink, &mut counts)?;
     let reason = match ending {
         Ending::Signal => "signal",
@@ -111,7 +138,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         reason: reason.to_string(),
         records_read: counts.records_read,
         events_written: counts.events_written,
-        lost: LOSS_NAMES.iter().copied().zip(counts.lost).collect::<BTreeMap<_, _>>(),
+        lost: LOSS_NAMES
+            .iter()
+            .copied()
+            .zip(counts.lost)
+            .collect::<BTreeMap<_, _>>(),
         decode_errors: counts.decode_errors,
     };
     let stop_event = translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
@@ -135,8 +166,10 @@ async fn trace_loop(
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> anyhow::Result<Ending> {
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
+    let mut sigint =
+        signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
     let deadline = async {
         match config.duration {
             Some(duration) => tokio::time::sleep(duration).await,
@@ -174,8 +207,10 @@ async fn trace_loop(
 /// once, without waiting for the final drain.
 fn exit_on_second_signal() {
     tokio::spawn(async {
-        let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut sigint), Ok(mut sigterm)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         tokio::select! {
@@ -241,7 +276,9 @@ fn check_losses(
 ) -> anyhow::Result<bool> {
     let mut wrote = false;
     for (index, name) in (0u32..).zip(LOSS_NAMES) {
-        let values = losses.get(&index, 0).with_context(|| format!("reading loss counter {name} failed"))?;
+        let values = losses
+            .get(&index, 0)
+            .with_context(|| format!("reading loss counter {name} failed"))?;
         let total: u64 = values.iter().sum();
         let slot = &mut counts.lost[index as usize];
         if total > *slot {
@@ -284,7 +321,12 @@ fn pipe_closed(result: io::Result<()>) -> io::Result<bool> {
 }
 
 fn report_start(probe: &Probe) {
-    let attached: Vec<&str> = probe.hooks.iter().filter(|h| h.attached).map(|h| h.hook.as_str()).collect();
+    let attached: Vec<&str> = probe
+        .hooks
+        .iter()
+        .filter(|h| h.attached)
+        .map(|h| h.hook.as_str())
+        .collect();
     info!("attached {} hooks: {}", attached.len(), attached.join(", "));
     for missing in &probe.unavailable {
         warn!("unavailable on this kernel: {missing}");

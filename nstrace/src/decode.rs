@@ -32,7 +32,11 @@ pub enum DecodeError {
     #[error("record kind {kind} is unknown")]
     UnknownKind { kind: u32 },
     #[error("record of kind {kind} has {len} bytes, expected at least {expected}")]
-    TooShort { kind: u32, len: usize, expected: usize },
+    TooShort {
+        kind: u32,
+        len: usize,
+        expected: usize,
+    },
 }
 
 /// Decodes one ring buffer entry.
@@ -53,7 +57,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         kind::EXEC => read(bytes)
             .map(|r| Record::Exec(Box::new(r)))
             .ok_or_else(|| too_short(size_of::<ExecRecord>())),
-        kind::EXIT => read(bytes).map(Record::Exit).ok_or_else(|| too_short(size_of::<ExitRecord>())),
+        kind::EXIT => read(bytes)
+            .map(Record::Exit)
+            .ok_or_else(|| too_short(size_of::<ExitRecord>())),
         other => Err(DecodeError::UnknownKind { kind: other }),
     }
 }
@@ -87,7 +93,8 @@ fn read<T: Plain>(bytes: &[u8]) -> Option<T> {
 pub fn to_bytes<T: Copy>(record: &T) -> Vec<u8> {
     // SAFETY: the record types have no padding bytes, so every byte of the
     // value is initialised.
-    unsafe { std::slice::from_raw_parts(std::ptr::from_ref(record).cast::<u8>(), size_of::<T>()) }.to_vec()
+    unsafe { std::slice::from_raw_parts(std::ptr::from_ref(record).cast::<u8>(), size_of::<T>()) }
+        .to_vec()
 }
 
 /// Returns the text of a NUL-padded byte array, lossily decoded.
@@ -150,7 +157,10 @@ mod tests {
             child: NsSet::default(),
             ..Default::default()
         };
-        assert_eq!(decode(&to_bytes(&record)), Ok(Record::Fork(Box::new(record))));
+        assert_eq!(
+            decode(&to_bytes(&record)),
+            Ok(Record::Fork(Box::new(record)))
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ pub fn clone_flag_names(flags: u64) -> Vec<String> {
 /// Splits `clone` flags into flags proper and the exit signal in the low
 /// byte.
 pub fn split_clone_signal(flags: u64) -> (u64, u32) {
-    (flags & !CSIGNAL, u32::try_from(flags & CSIGNAL).unwrap_or(0))
+    (
+        flags & !CSIGNAL,
+        u32::try_from(flags & CSIGNAL).unwrap_or(0),
+    )
 }
 
 /// Name of a signal number, such as `SIGCHLD`, or the number itself.
@@ -84,7 +87,10 @@ mod tests {
 
     #[test]
     fn namespace_flags_named() {
-        assert_eq!(clone_flag_names(0x4400_0000), vec!["CLONE_NEWUTS", "CLONE_NEWNET"]);
+        assert_eq!(
+            clone_flag_names(0x4400_0000),
+            vec!["CLONE_NEWUTS", "CLONE_NEWNET"]
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! nstrace: traces Linux namespace creation and entry with eBPF.
 
-
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +17,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("nstrace: starting the async runtime failed: {error}");

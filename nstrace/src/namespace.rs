@@ -69,7 +69,9 @@ impl NsType {
 
     /// The types whose flags are set in `flags`, in [`NsType::ALL`] order.
     pub fn in_flags(flags: u64) -> impl Iterator<Item = NsType> {
-        Self::ALL.into_iter().filter(move |t| flags & t.clone_flag() != 0)
+        Self::ALL
+            .into_iter()
+            .filter(move |t| flags & t.clone_flag() != 0)
     }
 
     /// Slot of the task's own namespace of this type.
@@ -118,9 +120,13 @@ mod tests {
 
     #[test]
     fn flags_select_types() {
-        let types: Vec<_> = NsType::in_flags(clone_flag::NEWNET | clone_flag::NEWUSER | 0x11).collect();
+        let types: Vec<_> =
+            NsType::in_flags(clone_flag::NEWNET | clone_flag::NEWUSER | 0x11).collect();
         assert_eq!(types, vec![NsType::Net, NsType::User]);
-        assert_eq!(NsType::from_clone_flag(clone_flag::NEWNS), Some(NsType::Mnt));
+        assert_eq!(
+            NsType::from_clone_flag(clone_flag::NEWNS),
+            Some(NsType::Mnt)
+        );
     }
 
     #[test]

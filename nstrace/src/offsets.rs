@@ -15,7 +15,9 @@ pub enum OffsetError {
     },
     #[error("kernel BTF has no struct {0}, which nstrace needs")]
     MissingStruct(&'static str),
-    #[error("kernel BTF has neither ns_common.ns_type nor ns_common.ops with proc_ns_operations.type")]
+    #[error(
+        "kernel BTF has neither ns_common.ns_type nor ns_common.ops with proc_ns_operations.type"
+    )]
     NoNamespaceType,
 }
 
@@ -30,13 +32,17 @@ enum Need {
 pub fn resolve(btf: &Btf) -> Result<Offsets, OffsetError> {
     use Need::{Optional, Required};
 
-    let field = |struct_name: &'static str, member: &'static str, need: Need| -> Result<u32, OffsetError> {
-        match btf.field(struct_name, member) {
-            Some(found) => Ok(found.offset),
-            None if need == Optional => Ok(ABSENT),
-            None => Err(OffsetError::MissingField { struct_name, member }),
-        }
-    };
+    let field =
+        |struct_name: &'static str, member: &'static str, need: Need| -> Result<u32, OffsetError> {
+            match btf.field(struct_name, member) {
+                Some(found) => Ok(found.offset),
+                None if need == Optional => Ok(ABSENT),
+                None => Err(OffsetError::MissingField {
+                    struct_name,
+                    member,
+                }),
+            }
+        };
     let ns = |struct_name: &'static str| field(struct_name, "ns", Required);
 
     let mut offsets = Offsets {
@@ -72,25 +78,22 @@ pub fn resolve(btf: &Btf) -> Result<Offsets, OffsetError> {
         ns_common_ops: field("ns_common", "ops", Optional)?,
         proc_ns_operations_type: field("proc_ns_operations", "type", Optional)?,
         cred_user_ns: field("cred", "user_ns", Required)?,
-        cred_uid: field("cred", "uid", Required)?,
-        cred_gid: field("cred", "gid", Required)?,
         pid_level: field("pid", "level", Required)?,
         pid_numbers: field("pid", "numbers", Required)?,
-        upid_size: btf.struct_size("upid").ok_or(OffsetError::MissingStruct("upid"))?,
+        upid_size: btf
+            .struct_size("upid")
+            .ok_or(OffsetError::MissingStruct("upid"))?,
         upid_nr: field("upid", "nr", Required)?,
         upid_ns: field("upid", "ns", Required)?,
         files_fdt: field("files_struct", "fdt", Required)?,
         fdtable_max_fds: field("fdtable", "max_fds", Required)?,
         fdtable_fd: field("fdtable", "fd", Required)?,
         file_f_inode: field("file", "f_inode", Required)?,
-        file_private_data: field("file", "private_data", Required)?,
-        inode_i_ino: field("inode", "i_ino", Required)?,
         inode_i_sb: field("inode", "i_sb", Required)?,
         inode_i_private: field("inode", "i_private", Required)?,
         super_block_s_magic: field("super_block", "s_magic", Required)?,
         linux_binprm_filename: field("linux_binprm", "filename", Required)?,
         task_exit_code: field("task_struct", "exit_code", Required)?,
-        inode_i_ino_size: btf.field("inode", "i_ino").map_or(ABSENT, |f| f.size),
     };
 
     // Without ns_common.ns_type (before Linux 6.18) the type of an nsfs
@@ -112,10 +115,10 @@ mod tests {
 
     #[test]
     fn running_kernel_offsets() {
-        let btf = Btf::from_sys_fs().expect("this test needs /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)");
+        let btf = Btf::from_sys_fs()
+            .expect("this test needs /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)");
         let offsets = resolve(&btf).expect("every required field in the running kernel's BTF");
         assert_ne!(offsets.task_nsproxy, ABSENT);
         assert_eq!(offsets.upid_size, 16);
-        assert_eq!(offsets.inode_i_ino_size, 8);
     }
 }

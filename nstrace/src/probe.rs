@@ -13,7 +13,8 @@ use crate::{btf::Btf, offsets, output::event::HookStatus};
 
 /// The eBPF object, built by `cargo xtask build` and embedded at compile
 /// time; empty when the build had none.
-static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/nstrace-ebpf.o"));
+static EBPF_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/nstrace-ebpf.o"));
 
 /// Syscall tracepoint programs, by tracepoint name in category `syscalls`.
 const SYSCALL_HOOKS: [&str; 8] = [
@@ -61,7 +62,8 @@ pub fn load(ring_buffer_bytes: u32) -> anyhow::Result<Probe> {
     let mut unavailable = Vec::new();
     if !namespace_ids {
         unavailable.push(
-            "ns_common.ns_id (Linux 6.18): namespaces are told apart by inode and creation time".to_string(),
+            "ns_common.ns_id (Linux 6.18): namespaces are told apart by inode and creation time"
+                .to_string(),
         );
     }
     if offsets.nsproxy_time == nstrace_common::offsets::ABSENT {
@@ -71,7 +73,8 @@ pub fn load(ring_buffer_bytes: u32) -> anyhow::Result<Probe> {
     raise_memlock_limit();
     ensure_tracefs()?;
 
-    let aya_btf = AyaBtf::from_sys_fs().context("reading the kernel's BTF for tp_btf programs failed")?;
+    let aya_btf =
+        AyaBtf::from_sys_fs().context("reading the kernel's BTF for tp_btf programs failed")?;
     let mut ebpf = EbpfLoader::new()
         .btf(Some(&aya_btf))
         .override_global("OFFSETS", &offsets, true)
@@ -123,8 +126,12 @@ fn attach_tracepoint(ebpf: &mut Ebpf, name: &str) -> HookStatus {
             .program_mut(name)
             .with_context(|| format!("program {name} not found in the eBPF object"))?
             .try_into()?;
-        program.load().with_context(|| format!("loading {name} failed"))?;
-        program.attach("syscalls", name).with_context(|| format!("attaching {name} failed"))?;
+        program
+            .load()
+            .with_context(|| format!("loading {name} failed"))?;
+        program
+            .attach("syscalls", name)
+            .with_context(|| format!("attaching {name} failed"))?;
         Ok(())
     })();
     status(hook, result)
@@ -137,8 +144,12 @@ fn attach_btf_tracepoint(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> HookStatu
             .program_mut(name)
             .with_context(|| format!("program {name} not found in the eBPF object"))?
             .try_into()?;
-        program.load(name, btf).with_context(|| format!("loading {name} failed"))?;
-        program.attach().with_context(|| format!("attaching {name} failed"))?;
+        program
+            .load(name, btf)
+            .with_context(|| format!("loading {name} failed"))?;
+        program
+            .attach()
+            .with_context(|| format!("attaching {name} failed"))?;
         Ok(())
     })();
     status(hook, result)
@@ -171,8 +182,11 @@ fn raise_memlock_limit() {
         rlim_max: libc::RLIM_INFINITY,
     };
     // SAFETY: setrlimit reads the struct and changes only this process.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!("memlock: raising RLIMIT_MEMLOCK failed: {}", std::io::Error::last_os_error());
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raw const limit) } != 0 {
+        debug!(
+            "memlock: raising RLIMIT_MEMLOCK failed: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -180,7 +194,10 @@ fn raise_memlock_limit() {
 /// because attaching a tracepoint reads its id from there.
 fn ensure_tracefs() -> anyhow::Result<()> {
     let candidates = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-    if candidates.iter().any(|dir| Path::new(dir).join("events").is_dir()) {
+    if candidates
+        .iter()
+        .any(|dir| Path::new(dir).join("events").is_dir())
+    {
         return Ok(());
     }
     let target = candidates[0];

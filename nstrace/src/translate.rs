@@ -16,8 +16,8 @@ use crate::{
     flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
     namespace::NsType,
     output::event::{
-        BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter, NsInfo,
-        NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+        BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter,
+        NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
     },
 };
 
@@ -183,6 +183,10 @@ impl Translator {
     }
 
     fn setns(&self, record: &SyscallRecord) -> Vec<Event> {
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "setns takes an int fd; the upper bits are not part of it"
+        )]
         let fd = record.args[0] as i32;
         let nstype = record.args[1];
         let target = record.target;
@@ -192,9 +196,9 @@ impl Translator {
         let nstype_types: Vec<NsType> = NsType::in_flags(nstype).collect();
         let (kind_name, types): (&'static str, Vec<Option<NsType>>) = match target.kind {
             fd_kind::NSFS => {
-                let ns_type = NsType::from_clone_flag(u64::from(target.ns_type))
+                let nsfs_type = NsType::from_clone_flag(u64::from(target.ns_type))
                     .or_else(|| nstype_types.first().copied());
-                ("nsfs", vec![ns_type])
+                ("nsfs", vec![nsfs_type])
             }
             fd_kind::PIDFD => ("pidfd", nstype_types.iter().copied().map(Some).collect()),
             // NOTE: before Linux 6.9 a pidfd is an anon_inode file that the
@@ -202,7 +206,10 @@ impl Translator {
             // several flags is still reported per type.
             fd_kind::OTHER => ("other", nstype_types.iter().copied().map(Some).collect()),
             fd_kind::NOT_OPEN => ("not_open", nstype_types.iter().copied().map(Some).collect()),
-            _ => ("unreadable", nstype_types.iter().copied().map(Some).collect()),
+            _ => (
+                "unreadable",
+                nstype_types.iter().copied().map(Some).collect(),
+            ),
         };
         let types = if types.is_empty() { vec![None] } else { types };
 
@@ -228,7 +235,9 @@ impl Translator {
                         dev: self.nsfs_dev,
                         id: (target.ns_id != 0).then_some(target.ns_id),
                     },
-                    (Some(t), _) if succeeded => self.ns_info(Some(t), &record.after, t.changed_slot()),
+                    (Some(t), _) if succeeded => {
+                        self.ns_info(Some(t), &record.after, t.changed_slot())
+                    }
                     _ => NsInfo {
                         ns_type,
                         ..NsInfo::default()
@@ -239,7 +248,8 @@ impl Translator {
                     error: error.clone(),
                     ns,
                     syscall: call.clone(),
-                    target_pid: (target.kind == fd_kind::PIDFD && target.pid != 0).then_some(target.pid),
+                    target_pid: (target.kind == fd_kind::PIDFD && target.pid != 0)
+                        .then_some(target.pid),
                     before: slot.map(|s| ns_slot(&record.before, s)),
                     after: slot.map(|s| ns_slot(&record.after, s)),
                     namespaces: namespaces.clone(),

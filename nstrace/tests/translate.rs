@@ -70,7 +70,11 @@ fn json(event: &Event) -> serde_json::Value {
 
 #[test]
 fn unshare_reports_each_new_namespace() {
-    let mut record = syscall_record(syscall::UNSHARE, [clone_flag::NEWNET | clone_flag::NEWPID, 0, 0, 0], 0);
+    let mut record = syscall_record(
+        syscall::UNSHARE,
+        [clone_flag::NEWNET | clone_flag::NEWPID, 0, 0, 0],
+        0,
+    );
     record.after.ns[slot::NET].inode = 4_026_532_100;
     record.after.ns[slot::NET].id = 900;
     record.after.ns[slot::PID_FOR_CHILDREN].inode = 4_026_532_101;
@@ -87,7 +91,10 @@ fn unshare_reports_each_new_namespace() {
     assert_eq!(net["ns"]["id"], 900);
     assert_eq!(net["ns"]["dev"], 4);
     assert_eq!(net["syscall"]["name"], "unshare");
-    assert_eq!(net["syscall"]["flags"], serde_json::json!(["CLONE_NEWPID", "CLONE_NEWNET"]));
+    assert_eq!(
+        net["syscall"]["flags"],
+        serde_json::json!(["CLONE_NEWPID", "CLONE_NEWNET"])
+    );
     assert_eq!(net["process"]["pid"], 500);
     assert_eq!(net["process"]["tid"], 501);
     assert_eq!(net["process"]["comm"], "unshare");
@@ -119,7 +126,7 @@ fn clone_reported_from_fork_record() {
         task: task(),
         child_tgid: 600,
         child_tid: 600,
-        clone_flags: clone_flag::NEWPID | clone_flag::NEWNS | 17,
+        clone_flags: clone_flag::NEWPID | clone_flag::NEWNS | 0x11,
         clone_syscall: syscall::CLONE,
         child,
         ..Default::default()
@@ -135,7 +142,10 @@ fn clone_reported_from_fork_record() {
     assert_eq!(pid["child"]["pid"], 600);
     assert_eq!(pid["syscall"]["name"], "clone");
     assert_eq!(pid["syscall"]["exit_signal"], "SIGCHLD");
-    assert_eq!(pid["syscall"]["flags"], serde_json::json!(["CLONE_NEWNS", "CLONE_NEWPID"]));
+    assert_eq!(
+        pid["syscall"]["flags"],
+        serde_json::json!(["CLONE_NEWNS", "CLONE_NEWPID"])
+    );
 }
 
 #[test]
@@ -146,20 +156,31 @@ fn fork_without_namespace_flags_is_silent() {
         child_tid: 600,
         ..Default::default()
     };
-    assert!(translator().translate(&Record::Fork(Box::new(record))).is_empty());
+    assert!(translator()
+        .translate(&Record::Fork(Box::new(record)))
+        .is_empty());
 }
 
 #[test]
 fn successful_clone_exit_is_silent() {
     let record = syscall_record(syscall::CLONE3, [clone_flag::NEWNET, 88, 0, 0], 600);
-    assert!(translator().translate(&Record::Syscall(Box::new(record))).is_empty());
+    assert!(translator()
+        .translate(&Record::Syscall(Box::new(record)))
+        .is_empty());
 }
 
 #[test]
 fn failed_clone3_reports_each_type() {
-    let record = syscall_record(syscall::CLONE3, [clone_flag::NEWNET | clone_flag::NEWTIME, 88, 0, 0], -22);
+    let record = syscall_record(
+        syscall::CLONE3,
+        [clone_flag::NEWNET | clone_flag::NEWTIME, 88, 0, 0],
+        -22,
+    );
     let events = translator().translate(&Record::Syscall(Box::new(record)));
-    let types: Vec<_> = events.iter().map(|e| json(e)["ns"]["type"].clone()).collect();
+    let types: Vec<_> = events
+        .iter()
+        .map(|e| json(e)["ns"]["type"].clone())
+        .collect();
     assert_eq!(types, vec!["net", "time"]);
     assert_eq!(json(&events[0])["error"]["name"], "EINVAL");
     assert_eq!(json(&events[0])["syscall"]["name"], "clone3");
@@ -194,7 +215,11 @@ fn setns_nsfs_success() {
 
 #[test]
 fn setns_pidfd_reports_each_flag() {
-    let mut record = syscall_record(syscall::SETNS, [5, clone_flag::NEWNET | clone_flag::NEWUTS, 0, 0], 0);
+    let mut record = syscall_record(
+        syscall::SETNS,
+        [5, clone_flag::NEWNET | clone_flag::NEWUTS, 0, 0],
+        0,
+    );
     record.target = FdTarget {
         kind: fd_kind::PIDFD,
         pid: 4242,

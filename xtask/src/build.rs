@@ -40,12 +40,26 @@ pub fn build(tools: &Tools) -> anyhow::Result<Outputs> {
     let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .current_dir(&root)
-        .args(["build", "--release", "--package", "nstrace", "--bin", "nstrace"])
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "nstrace",
+            "--bin",
+            "nstrace",
+        ])
         .env("NSTRACE_EBPF_OBJECT", &ebpf_object);
     command::run(&mut cargo).context("building the collector failed")?;
     let nstrace = root.join("target/release/nstrace");
-    eprintln!("xtask: built {} with {} embedded", nstrace.display(), ebpf_object.display());
-    Ok(Outputs { ebpf_object, nstrace })
+    eprintln!(
+        "xtask: built {} with {} embedded",
+        nstrace.display(),
+        ebpf_object.display()
+    );
+    Ok(Outputs {
+        ebpf_object,
+        nstrace,
+    })
 }
 
 fn build_ebpf(tools: &Tools, root: &Path) -> anyhow::Result<PathBuf> {
@@ -56,7 +70,10 @@ fn build_ebpf(tools: &Tools, root: &Path) -> anyhow::Result<PathBuf> {
             cargo.args(["+nightly", "build", "-Z", "build-std=core"]);
             cargo
         }
-        Toolchain::Debian { rustc, cargo: cargo_path } => {
+        Toolchain::Debian {
+            rustc,
+            cargo: cargo_path,
+        } => {
             let mut cargo = Command::new(cargo_path);
             cargo.arg("build").env("RUSTC", rustc);
             // aya-ebpf uses the unstable asm_experimental_arch feature,
@@ -67,7 +84,13 @@ fn build_ebpf(tools: &Tools, root: &Path) -> anyhow::Result<PathBuf> {
     };
     // Settings that the outer cargo and rustup set for xtask itself would
     // point the inner build at the wrong compiler.
-    for name in ["RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+    for name in [
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC_WRAPPER",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+    ] {
         cargo.env_remove(name);
     }
     if matches!(tools.toolchain, Toolchain::Nightly) {
@@ -82,7 +105,10 @@ fn build_ebpf(tools: &Tools, root: &Path) -> anyhow::Result<PathBuf> {
 
     let object = target_dir.join(BPF_TARGET).join("release/nstrace-ebpf");
     if !object.exists() {
-        bail!("the eBPF build succeeded but {} is missing", object.display());
+        bail!(
+            "the eBPF build succeeded but {} is missing",
+            object.display()
+        );
     }
     Ok(object)
 }

@@ -15,7 +15,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Set-up, build, run and tests of nstrace")]
+#[command(
+    name = "cargo xtask",
+    about = "Set-up, build, run and tests of nstrace"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

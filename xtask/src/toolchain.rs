@@ -5,7 +5,7 @@
 //! builds `core` for BPF with `-Z build-std=core`. Without rust-src,
 //! Debian's `rustc-web` (Rust 1.96, LLVM 22) works, since its package
 //! `libstd-rust-web-dev-bpf` ships a prebuilt `core` for bpfel and bpfeb;
-//! aya-ebpf uses an unstable feature, so that build sets RUSTC_BOOTSTRAP.
+//! aya-ebpf uses an unstable feature, so that build sets `RUSTC_BOOTSTRAP`.
 
 use std::{
     env,
@@ -54,8 +54,12 @@ impl Toolchain {
         match self {
             Toolchain::Nightly => "rustup nightly with rust-src (-Z build-std=core)".to_string(),
             Toolchain::Debian { rustc, .. } => {
-                let version = command::output(Command::new(rustc).arg("--version")).unwrap_or_default();
-                format!("Debian's {version} at {} with its prebuilt BPF core", rustc.display())
+                let version =
+                    command::output(Command::new(rustc).arg("--version")).unwrap_or_default();
+                format!(
+                    "Debian's {version} at {} with its prebuilt BPF core",
+                    rustc.display()
+                )
             }
         }
     }
@@ -63,15 +67,14 @@ impl Toolchain {
 
 /// Finds a toolchain and bpf-linker, installing them when missing.
 pub fn setup() -> anyhow::Result<Tools> {
-    let toolchain = match find_toolchain() {
-        Some(toolchain) => toolchain,
-        None => {
-            eprintln!("xtask: no Rust toolchain that builds for bpfel-unknown-none was found");
-            packages::install(&DEBIAN_BPF_PACKAGES, "building the eBPF object")?;
-            find_toolchain().context(
-                "Debian's rustc-web was installed but /usr/bin/rustc has no core library for bpfel-unknown-none",
-            )?
-        }
+    let toolchain = if let Some(toolchain) = find_toolchain() {
+        toolchain
+    } else {
+        eprintln!("xtask: no Rust toolchain that builds for bpfel-unknown-none was found");
+        packages::install(&DEBIAN_BPF_PACKAGES, "building the eBPF object")?;
+        find_toolchain().context(
+            "Debian's rustc-web was installed but /usr/bin/rustc has no core library for bpfel-unknown-none",
+        )?
     };
     eprintln!("xtask: eBPF toolchain: {}", toolchain.describe());
     let linker_dir = ensure_bpf_linker(&toolchain)?;
@@ -105,7 +108,9 @@ fn nightly_has_rust_src() -> bool {
     ) else {
         return false;
     };
-    Path::new(&sysroot).join("lib/rustlib/src/rust/library/core/Cargo.toml").exists()
+    Path::new(&sysroot)
+        .join("lib/rustlib/src/rust/library/core/Cargo.toml")
+        .exists()
 }
 
 /// Cargo's folder of installed binaries.
@@ -134,7 +139,15 @@ fn ensure_bpf_linker(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         Toolchain::Debian { .. } => {
             // The crate's default LLVM comes as a download this build cannot
             // rely on, so link against Debian's LLVM 22 instead.
-            packages::ensure(&["llvm-22-dev", "libpolly-22-dev", "libzstd-dev", "zlib1g-dev"], "building bpf-linker")?;
+            packages::ensure(
+                &[
+                    "llvm-22-dev",
+                    "libpolly-22-dev",
+                    "libzstd-dev",
+                    "zlib1g-dev",
+                ],
+                "building bpf-linker",
+            )?;
             install
                 .args(["--no-default-features", "--features", "llvm-22"])
                 .env("LLVM_PREFIX", "/usr/lib/llvm-22");

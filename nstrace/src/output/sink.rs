@@ -24,7 +24,11 @@ impl Sink {
     /// Opens `path` for appending, creating it with mode 0600 so that only
     /// its owner reads the audit trail.
     pub fn file(path: &Path) -> io::Result<Self> {
-        let file: File = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        let file: File = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         Ok(Self {
             writer: Box::new(BufWriter::new(file)),
         })

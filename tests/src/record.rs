@@ -1,0 +1,275 @@
+//! nstrace's JSON records, typed for the tests' checks.
+//!
+//! Namespace records reject unknown fields, so that a field renamed or
+//! added in nstrace shows up as a test failure that names the line, not as
+//! a check that silently reads a missing value.
+
+use std::{collections::BTreeMap, fmt::Write as _};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One line of output: its text and its parsed form.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub line: String,
+    pub event: Event,
+}
+
+impl Record {
+    /// Parses one line of nstrace output.
+    pub fn parse(line: &str) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            line: line.to_string(),
+            event: serde_json::from_str(line)?,
+        })
+    }
+
+    #[must_use]
+    pub fn ns_create(&self) -> Option<&NsCreate> {
+        match &self.event {
+            Event::NsCreate(create) => Some(create),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn ns_enter(&self) -> Option<&NsEnter> {
+        match &self.event {
+            Event::NsEnter(enter) => Some(enter),
+            _ => None,
+        }
+    }
+
+    /// The namespace of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn ns(&self) -> Option<&Ns> {
+        match &self.event {
+            Event::NsCreate(create) => Some(&create.ns),
+            Event::NsEnter(enter) => Some(&enter.ns),
+            _ => None,
+        }
+    }
+
+    /// The calling process of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn process(&self) -> Option<&Process> {
+        match &self.event {
+            Event::NsCreate(create) => Some(&create.process),
+            Event::NsEnter(enter) => Some(&enter.process),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an `ns_create` record by `pid` for a namespace of
+    /// type `ns_type`.
+    #[must_use]
+    pub fn is_create(&self, pid: u32, ns_type: &str) -> bool {
+        self.ns_create()
+            .is_some_and(|create| create.process.pid == pid && create.ns.is_type(ns_type))
+    }
+
+    /// Whether this is an `ns_enter` record by `pid`.
+    #[must_use]
+    pub fn is_enter_by(&self, pid: u32) -> bool {
+        self.ns_enter()
+            .is_some_and(|enter| enter.process.pid == pid)
+    }
+}
+
+/// A record, by its `event` field.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    NsCreate(NsCreate),
+    NsEnter(NsEnter),
+    Start(Value),
+    Stop(Stop),
+    Loss(Value),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorInfo {
+    pub name: String,
+    pub errno: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ns {
+    #[serde(rename = "type")]
+    pub ns_type: Option<String>,
+    pub inode: Option<u64>,
+    pub dev: Option<u64>,
+    pub id: Option<u64>,
+}
+
+impl Ns {
+    #[must_use]
+    pub fn is_type(&self, ns_type: &str) -> bool {
+        self.ns_type.as_deref() == Some(ns_type)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Process {
+    pub pid: u32,
+    pub tid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub comm: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Child {
+    pub pid: u32,
+    pub tid: u32,
+}
+
+/// The `syscall` field of an `ns_create` record.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCall {
+    pub name: String,
+    pub flags: Vec<String>,
+    pub exit_signal: Option<String>,
+    pub ret: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NsCreate {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub outcome: Outcome,
+    pub error: Option<ErrorInfo>,
+    pub ns: Ns,
+    pub syscall: CreateCall,
+    pub process: Process,
+    pub child: Option<Child>,
+}
+
+/// The `syscall` field of an `ns_enter` record.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetnsCall {
+    pub name: String,
+    pub fd: i32,
+    pub fd_kind: String,
+    pub nstype: Vec<String>,
+    pub ret: i64,
+}
+
+/// One namespace slot of the caller, before or after setns.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slot {
+    pub inode: u64,
+    pub id: Option<u64>,
+}
+
+/// The caller's namespace inodes by `/proc/PID/ns` name.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeforeAfter {
+    pub before: BTreeMap<String, u64>,
+    pub after: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NsEnter {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub outcome: Outcome,
+    pub error: Option<ErrorInfo>,
+    pub ns: Ns,
+    pub syscall: SetnsCall,
+    pub target_pid: Option<u32>,
+    pub before: Option<Slot>,
+    pub after: Option<Slot>,
+    pub namespaces: BeforeAfter,
+    pub process: Process,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub reason: String,
+    pub records_read: u64,
+    pub events_written: u64,
+    /// Records lost in the kernel, by record kind.
+    pub lost: BTreeMap<String, u64>,
+    pub decode_errors: u64,
+}
+
+/// Returns the one record that matches `predicate`. Fails the test, with
+/// every record, when there is none or more than one.
+#[track_caller]
+pub fn single<'a>(
+    records: &'a [Record],
+    expected: &str,
+    predicate: impl Fn(&Record) -> bool,
+) -> &'a Record {
+    let matches: Vec<&Record> = records.iter().filter(|record| predicate(record)).collect();
+    match matches.as_slice() {
+        [one] => one,
+        _ => panic!(
+            "expected exactly one record for {expected}, found {}; records:\n{}",
+            matches.len(),
+            format_records(records)
+        ),
+    }
+}
+
+/// Formats records one per line, for failure messages.
+#[must_use]
+pub fn format_records(records: &[Record]) -> String {
+    let mut text = String::new();
+    for record in records {
+        let _ = writeln!(text, "{}", record.line);
+    }
+    if text.is_empty() {
+        text.push_str("(none)\n");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNSHARE_NET: &str = r#"{"schema":"nstrace/1","time":"2026-01-01T00:00:00.000000000Z","event":"ns_create","host":"vm","outcome":"success","ns":{"type":"net","inode":4026532175,"dev":4,"id":4104},"syscall":{"name":"unshare","flags":["CLONE_NEWUTS","CLONE_NEWNET"],"ret":0},"process":{"pid":7139,"tid":7139,"ppid":7042,"uid":0,"gid":0,"comm":"unshare"}}"#;
+
+    #[test]
+    fn ns_create_parsed() {
+        let record = Record::parse(UNSHARE_NET).unwrap();
+        let create = record.ns_create().unwrap();
+        assert_eq!(create.ns.inode, Some(4_026_532_175));
+        assert_eq!(create.syscall.name, "unshare");
+        assert!(record.is_create(7139, "net"));
+        assert!(!record.is_create(7139, "uts"));
+    }
+
+    #[test]
+    fn unknown_field_rejected() {
+        let line = UNSHARE_NET.replace(r#""outcome""#, r#""surprise":1,"outcome""#);
+        assert!(Record::parse(&line).is_err());
+    }
+}
