@@ -42,6 +42,18 @@ pub struct Offsets {
     pub cgroup_ns_common: u32,
     pub user_ns_common: u32,
 
+    /// Offset of the owning `struct user_namespace *user_ns` in each
+    /// namespace struct but user's, whose owner is its `parent`.
+    pub uts_owner: u32,
+    pub ipc_owner: u32,
+    pub mnt_owner: u32,
+    pub pid_owner: u32,
+    pub net_owner: u32,
+    pub time_owner: u32,
+    pub cgroup_owner: u32,
+    pub user_parent: u32,
+    pub pid_parent: u32,
+
     pub ns_common_inum: u32,
     /// 64-bit namespace id, present since Linux 6.18.
     pub ns_common_ns_id: u32,
@@ -99,6 +111,15 @@ impl Offsets {
         time_ns_common: ABSENT,
         cgroup_ns_common: ABSENT,
         user_ns_common: ABSENT,
+        uts_owner: ABSENT,
+        ipc_owner: ABSENT,
+        mnt_owner: ABSENT,
+        pid_owner: ABSENT,
+        net_owner: ABSENT,
+        time_owner: ABSENT,
+        cgroup_owner: ABSENT,
+        user_parent: ABSENT,
+        pid_parent: ABSENT,
         ns_common_inum: ABSENT,
         ns_common_ns_id: ABSENT,
         ns_common_ns_type: ABSENT,

@@ -15,8 +15,10 @@ pub mod kind {
     pub const EXEC: u32 = 3;
     /// [`super::ExitRecord`]: a task is exiting.
     pub const EXIT: u32 = 4;
+    /// [`super::NsFreeRecord`]: the kernel released a namespace's inode.
+    pub const NS_FREE: u32 = 5;
     /// Number of kinds plus one, the length of the loss counter array.
-    pub const COUNT: u32 = 5;
+    pub const COUNT: u32 = 6;
 }
 
 /// Syscalls traced, stored in [`SyscallRecord::syscall`].
@@ -79,6 +81,11 @@ pub struct NsRef {
     /// nsfs inode number, as `/proc/PID/ns/*` and `lsns` show it; 0 when
     /// unreadable.
     pub inode: u32,
+    /// Inode of the user namespace that owns this one; for a user
+    /// namespace, its parent. 0 for the initial user namespace.
+    pub owner: u32,
+    /// For a pid namespace, the inode of its parent pid namespace; else 0.
+    pub parent: u32,
     pub _pad: u32,
 }
 
@@ -174,4 +181,17 @@ pub struct ExitRecord {
     pub exit_code: u32,
     /// 1 when this is the last thread of its thread group.
     pub group_dead: u32,
+    /// The namespaces the task is leaving.
+    pub ns: NsSet,
+}
+
+/// The kernel released an nsfs inode number (`proc_free_inum`), which it
+/// does when a namespace is freed. Other proc inodes come through the same
+/// function; user space keeps the ones that match a live namespace.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NsFreeRecord {
+    pub header: Header,
+    pub inode: u32,
+    pub _pad: u32,
 }

@@ -40,18 +40,45 @@ fn read_ptr(base: *const u8, offset: u32) -> *const u8 {
     read::<*const u8>(base, offset).unwrap_or(core::ptr::null())
 }
 
-/// Reads the `struct ns_common` embedded at `common_offset` in `ns`.
+/// Reads the inode number of the namespace struct at `ns`, whose
+/// `struct ns_common` sits at `common_offset`; 0 when unreadable.
 #[inline(always)]
-fn read_ns_common(ns: *const u8, common_offset: u32, out: &mut NsRef) {
+fn read_inum(ns: *const u8, common_offset: u32) -> u32 {
+    if ns.is_null() || common_offset == ABSENT {
+        return 0;
+    }
+    read::<u32>(
+        ns.wrapping_add(common_offset as usize),
+        offset!(ns_common_inum),
+    )
+    .unwrap_or(0)
+}
+
+/// Where a namespace struct keeps its `ns_common`, its owning user
+/// namespace, and (pid only) its parent.
+#[derive(Clone, Copy)]
+struct Layout {
+    common: u32,
+    owner: u32,
+    parent: u32,
+}
+
+/// Reads the identity, owner and parent of the namespace struct at `ns`.
+#[inline(always)]
+fn read_ns(ns: *const u8, layout: Layout, out: &mut NsRef) {
     out.inode = 0;
     out.id = 0;
+    out.owner = 0;
+    out.parent = 0;
     out._pad = 0;
-    if ns.is_null() || common_offset == ABSENT {
+    if ns.is_null() || layout.common == ABSENT {
         return;
     }
-    let common = ns.wrapping_add(common_offset as usize);
+    let common = ns.wrapping_add(layout.common as usize);
     out.inode = read::<u32>(common, offset!(ns_common_inum)).unwrap_or(0);
     out.id = read::<u64>(common, offset!(ns_common_ns_id)).unwrap_or(0);
+    out.owner = read_inum(read_ptr(ns, layout.owner), offset!(user_ns_common));
+    out.parent = read_inum(read_ptr(ns, layout.parent), layout.common);
 }
 
 /// Reads the pid namespace of `task` itself: the namespace at the deepest
@@ -76,41 +103,75 @@ fn read_own_pid_ns(task: *const u8) -> *const u8 {
 #[inline(always)]
 pub fn read_ns_set(task: *const u8, out: &mut NsSet) {
     let nsproxy = read_ptr(task, offset!(task_nsproxy));
+    let plain = |common: u32, owner: u32| Layout {
+        common,
+        owner,
+        parent: ABSENT,
+    };
+    let pid = Layout {
+        common: offset!(pid_ns_common),
+        owner: offset!(pid_owner),
+        parent: offset!(pid_parent),
+    };
+    let time = plain(offset!(time_ns_common), offset!(time_owner));
     let pointers = [
-        (slot::MNT, offset!(nsproxy_mnt), offset!(mnt_ns_common)),
-        (slot::UTS, offset!(nsproxy_uts), offset!(uts_ns_common)),
-        (slot::IPC, offset!(nsproxy_ipc), offset!(ipc_ns_common)),
+        (
+            slot::MNT,
+            offset!(nsproxy_mnt),
+            plain(offset!(mnt_ns_common), offset!(mnt_owner)),
+        ),
+        (
+            slot::UTS,
+            offset!(nsproxy_uts),
+            plain(offset!(uts_ns_common), offset!(uts_owner)),
+        ),
+        (
+            slot::IPC,
+            offset!(nsproxy_ipc),
+            plain(offset!(ipc_ns_common), offset!(ipc_owner)),
+        ),
         (
             slot::PID_FOR_CHILDREN,
             offset!(nsproxy_pid_for_children),
-            offset!(pid_ns_common),
+            pid,
         ),
-        (slot::NET, offset!(nsproxy_net), offset!(net_ns_common)),
+        (
+            slot::NET,
+            offset!(nsproxy_net),
+            plain(offset!(net_ns_common), offset!(net_owner)),
+        ),
         (
             slot::CGROUP,
             offset!(nsproxy_cgroup),
-            offset!(cgroup_ns_common),
+            plain(offset!(cgroup_ns_common), offset!(cgroup_owner)),
         ),
-        (slot::TIME, offset!(nsproxy_time), offset!(time_ns_common)),
+        (slot::TIME, offset!(nsproxy_time), time),
         (
             slot::TIME_FOR_CHILDREN,
             offset!(nsproxy_time_for_children),
-            offset!(time_ns_common),
+            time,
         ),
     ];
-    for (index, field, common) in pointers {
+    for (index, field, layout) in pointers {
         let ns = read_ptr(nsproxy, field);
         if let Some(entry) = out.ns.get_mut(index) {
-            read_ns_common(ns, common, entry);
+            read_ns(ns, layout, entry);
         }
     }
 
-    let pid_ns = read_own_pid_ns(task);
-    read_ns_common(pid_ns, offset!(pid_ns_common), &mut out.ns[slot::PID]);
+    read_ns(read_own_pid_ns(task), pid, &mut out.ns[slot::PID]);
 
     let cred = read_ptr(task, offset!(task_real_cred));
-    let user_ns = read_ptr(cred, offset!(cred_user_ns));
-    read_ns_common(user_ns, offset!(user_ns_common), &mut out.ns[slot::USER]);
+    let user = Layout {
+        common: offset!(user_ns_common),
+        owner: offset!(user_parent),
+        parent: ABSENT,
+    };
+    read_ns(
+        read_ptr(cred, offset!(cred_user_ns)),
+        user,
+        &mut out.ns[slot::USER],
+    );
 }
 
 /// Reads the thread group id and thread id of `task`.

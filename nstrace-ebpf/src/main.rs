@@ -10,6 +10,7 @@
 
 mod emit;
 mod kernel;
+mod lifetime;
 mod maps;
 mod process;
 mod syscalls;

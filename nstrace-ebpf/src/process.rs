@@ -89,6 +89,7 @@ pub fn sched_process_exit(_ctx: BtfTracePointContext) -> u32 {
     let (exit_code, group_dead) = read_exit(task);
     record.exit_code = exit_code;
     record.group_dead = group_dead;
+    read_ns_set(task, &mut record.ns);
     emit::submit(entry);
     0
 }

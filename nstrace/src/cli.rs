@@ -36,6 +36,11 @@ pub struct Args {
     #[arg(short, long, value_name = "NAMES", value_delimiter = ',')]
     pub comm: Vec<String>,
 
+    /// Seconds between `health` records, which report table sizes and
+    /// counts.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub health_interval: f64,
+
     /// Size of the kernel ring buffer in bytes: a power of two and a
     /// multiple of the page size.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
@@ -49,6 +54,7 @@ pub struct Config {
     pub duration: Option<Duration>,
     pub filter: Filter,
     pub ring_buffer_bytes: u32,
+    pub health_interval: Duration,
 }
 
 impl Args {
@@ -59,6 +65,14 @@ impl Args {
             Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
             Some(secs) => bail!("invalid --duration {secs}: expected a positive number of seconds"),
         };
+
+        if !(self.health_interval.is_finite() && self.health_interval > 0.0) {
+            bail!(
+                "invalid --health-interval {}: expected a positive number of seconds",
+                self.health_interval
+            );
+        }
+        let health_interval = Duration::from_secs_f64(self.health_interval);
 
         let mut types = HashSet::new();
         for name in &self.types {
@@ -88,6 +102,7 @@ impl Args {
                     .collect(),
             },
             ring_buffer_bytes: size,
+            health_interval,
         })
     }
 }

@@ -1,11 +1,11 @@
 //! The tracing loop: drain the ring buffer, turn records into events,
-//! filter and write them, and report losses.
+//! filter and write them, and report losses and health.
 
 use std::{collections::BTreeMap, io, time::Duration};
 
 use anyhow::Context;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use nstrace_common::record::kind;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -17,10 +17,11 @@ use crate::{
     clock::Clock,
     decode::decode,
     output::{
-        event::{Body, EventKind, Loss, Start, Stop},
+        event::{Body, Event, EventKind, Health, Loss, Start, Stop},
         sink::Sink,
     },
     probe::{self, Probe},
+    state::{scan, Tracker},
     translate::Translator,
 };
 
@@ -31,10 +32,14 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 /// How often the loss counters are read.
 const LOSS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Names of the loss counters, by index in the `LOSSES` map.
-const LOSS_NAMES: [&str; kind::COUNT as usize] = ["pending", "syscall", "fork", "exec", "exit"];
+/// How often `/proc` may be scanned for namespaces left without members,
+/// when destruction is inferred.
+const SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Totals for the stop record.
+/// Names of the loss counters, by index in the `LOSSES` map.
+const LOSS_NAMES: [&str; kind::COUNT as usize] = ["pending", "syscall", "fork", "exec", "exit", "ns_free"];
+
+/// Totals for the stop and health records.
 #[derive(Default)]
 struct Counts {
     records_read: u64,
@@ -51,11 +56,21 @@ enum Ending {
     BrokenPipe,
 }
 
+/// Everything the loop works on.
+struct Session {
+    config: Config,
+    probe: Probe,
+    ring: RingBuf<MapData>,
+    losses: PerCpuArray<MapData, u64>,
+    tracker: Tracker,
+    sink: Sink,
+    counts: Counts,
+}
+
 /// Loads the programs and traces until a signal, the duration, or an error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let mut sink = match &config.output {
-        Some(path) => Sink::file(path)
-            .with_context(|| format!("opening output file {} failed", path.display()))?,
+    let sink = match &config.output {
+        Some(path) => Sink::file(path).with_context(|| format!("opening output file {} failed", path.display()))?,
         None => Sink::stdout(),
     };
     let translator = Translator {
@@ -67,150 +82,278 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     let mut probe = probe::load(config.ring_buffer_bytes)?;
-    let mut ring = RingBuf::try_from(
-        probe
-            .ebpf
-            .take_map("EVENTS")
-            .context("map EVENTS missing from the eBPF object")?,
-    )
-    .context("map EVENTS is not a ring buffer")?;
-    let losses: PerCpuArray<MapData, u64> = PerCpuArray::try_from(
-        probe
-            .ebpf
-            .take_map("LOSSES")
-            .context("map LOSSES missing from the eBPF object")?,
-    )
-    .context("map LOSSES is not a per-CPU array")?;
-
+    let ring = RingBuf::try_from(probe.ebpf.take_map("EVENTS").context("map EVENTS missing from the eBPF object")?)
+        .context("map EVENTS is not a ring buffer")?;
+    let losses: PerCpuArray<MapData, u64> =
+        PerCpuArray::try_from(probe.ebpf.take_map("LOSSES").context("map LOSSES missing from the eBPF object")?)
+            .context("map LOSSES is not a per-CPU array")?;
     report_start(&probe);
-    let start = Start {
-        version: env!("CARGO_PKG_VERSION"),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
-        hooks: probe.hooks.clone(),
-        unavailable: probe.unavailable.clone(),
-        namespace_ids: probe.namespace_ids,
-        ring_buffer_bytes: config.ring_buffer_bytes,
-    };
-    let start_event = translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
-    sink.write(&start_event)
-        .context("writing the start record failed")?;
-    sink.flush().context("writing the start record failed")?;
+    let tracker = Tracker::new(translator, probe.precision);
 
-    let mut counts = Counts::default();
-    let ending = trace_loop(
-        &config,
-        &mut probe,
-        &mut ring,
-        &losses,
-        &translator,
-        &mut sink,
-        &mut counts,
-    )
-    .await;
-    let ending = match ending {
-        Ok(ending) => ending,
+    let mut session = Session {
+        config,
+        probe,
+        ring,
+        losses,
+        tracker,
+        sink,
+        counts: Counts::default(),
+    };
+    match session.trace().await {
+        Ok(()) => Ok(()),
         Err(error) => {
             error!("tracing stopped: {error:#}");
-            return Err(error);
+            Err(error)
         }
-    };
-    if matches!(ending, Ending::BrokenPipe) {
-        return Ok(());
     }
-
-    // Drain what the kernel wrote before the stop, then report the totals.
-    drain(
-        &mut ring,
-        &mut probe,
-        &translator,
-        &config,
-        &mut sink,
-        &mut counts,
-    )?;
-    check_losses(&losses, &translator, &mut sink, &mut counts)?;
-    let reason = match ending {
-        Ending::Signal => "signal",
-        Ending::Duration | Ending::BrokenPipe => "duration",
-    };
-    let stop = Stop {
-        reason: reason.to_string(),
-        records_read: counts.records_read,
-        events_written: counts.events_written,
-        lost: LOSS_NAMES
-            .iter()
-            .copied()
-            .zip(counts.lost)
-            .collect::<BTreeMap<_, _>>(),
-        decode_errors: counts.decode_errors,
-    };
-    let stop_event = translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
-    write_or_pipe(&mut sink, &stop_event)?;
-    flush_or_pipe(&mut sink)?;
-    info!(
-        "stopped: {} records read, {} events written, {} lost",
-        counts.records_read,
-        counts.events_written,
-        counts.lost.iter().sum::<u64>()
-    );
-    Ok(())
 }
 
-async fn trace_loop(
-    config: &Config,
-    probe: &mut Probe,
-    ring: &mut RingBuf<MapData>,
-    losses: &PerCpuArray<MapData, u64>,
-    translator: &Translator,
-    sink: &mut Sink,
-    counts: &mut Counts,
-) -> anyhow::Result<Ending> {
-    let mut sigint =
-        signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
-    let mut sigterm =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
-    let deadline = async {
-        match config.duration {
-            Some(duration) => tokio::time::sleep(duration).await,
-            None => std::future::pending().await,
+impl Session {
+    async fn trace(&mut self) -> anyhow::Result<()> {
+        let start = Start {
+            version: env!("CARGO_PKG_VERSION"),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
+            hooks: self.probe.hooks.clone(),
+            unavailable: self.probe.unavailable.clone(),
+            namespace_ids: self.probe.namespace_ids,
+            lifetime_precision: self.tracker.precision.name(),
+            ring_buffer_bytes: self.config.ring_buffer_bytes,
+        };
+        let start = self.tracker.translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
+        if self.write(&start)? {
+            return Ok(());
         }
-    };
-    tokio::pin!(deadline);
 
-    let mut drain_tick = interval(DRAIN_INTERVAL);
-    drain_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut loss_tick = interval(LOSS_INTERVAL);
-    loss_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-
-    loop {
-        tokio::select! {
-            _ = drain_tick.tick() => {
-                if drain(ring, probe, translator, config, sink, counts)? {
-                    return Ok(Ending::BrokenPipe);
-                }
-            }
-            _ = loss_tick.tick() => {
-                if check_losses(losses, translator, sink, counts)? {
-                    return Ok(Ending::BrokenPipe);
-                }
-            }
-            _ = sigint.recv() => { info!("signal: SIGINT received, stopping"); break Ok(Ending::Signal); }
-            _ = sigterm.recv() => { info!("signal: SIGTERM received, stopping"); break Ok(Ending::Signal); }
-            () = &mut deadline => { info!("duration: elapsed, stopping"); break Ok(Ending::Duration); }
+        // The hooks are attached, so what the scan misses the records show.
+        let snapshot = scan::scan(true);
+        let seen = self.tracker.load_snapshot(&snapshot, Clock::boot_now());
+        info!(
+            "inventory: {} namespaces and {} tasks at start",
+            self.tracker.sizes().namespaces,
+            self.tracker.sizes().tasks
+        );
+        if self.write_all(seen)? || self.flush()? {
+            return Ok(());
         }
+
+        let ending = self.trace_loop().await?;
+        if matches!(ending, Ending::BrokenPipe) {
+            return Ok(());
+        }
+
+        // Drain what the kernel wrote before the stop, then write the
+        // lifetimes still open and the totals.
+        if self.drain()? || self.check_losses()? {
+            return Ok(());
+        }
+        if self.tracker.scan_due(Clock::boot_now()) && self.scan()? {
+            return Ok(());
+        }
+        let tables = self.tracker.sizes();
+        let alive = self.tracker.finish(Clock::boot_now());
+        if self.write_all(alive)? {
+            return Ok(());
+        }
+        let reason = match ending {
+            Ending::Signal => "signal",
+            Ending::Duration | Ending::BrokenPipe => "duration",
+        };
+        let stop = Stop {
+            reason: reason.to_string(),
+            records_read: self.counts.records_read,
+            events_written: self.counts.events_written,
+            lost: LOSS_NAMES.iter().copied().zip(self.counts.lost).collect::<BTreeMap<_, _>>(),
+            decode_errors: self.counts.decode_errors,
+            tables,
+        };
+        let stop = self.tracker.translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
+        if self.write(&stop)? || self.flush()? {
+            return Ok(());
+        }
+        info!(
+            "stopped: {} records read, {} events written, {} lost",
+            self.counts.records_read,
+            self.counts.events_written,
+            self.counts.lost.iter().sum::<u64>()
+        );
+        Ok(())
     }
-    .inspect(|_| exit_on_second_signal())
+
+    async fn trace_loop(&mut self) -> anyhow::Result<Ending> {
+        let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
+        let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
+        let duration = self.config.duration;
+        let deadline = async {
+            match duration {
+                Some(duration) => tokio::time::sleep(duration).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+
+        let mut drain_tick = ticker(DRAIN_INTERVAL);
+        let mut loss_tick = ticker(LOSS_INTERVAL);
+        let mut scan_tick = ticker(SCAN_INTERVAL);
+        let mut health_tick = ticker(self.config.health_interval);
+        health_tick.reset();
+
+        let ending = loop {
+            let closed = tokio::select! {
+                _ = drain_tick.tick() => self.drain()?,
+                _ = loss_tick.tick() => self.check_losses()?,
+                _ = scan_tick.tick() => {
+                    self.tracker.scan_due(Clock::boot_now()) && self.scan()?
+                }
+                _ = health_tick.tick() => self.health()?,
+                _ = sigint.recv() => { info!("signal: SIGINT received, stopping"); break Ending::Signal; }
+                _ = sigterm.recv() => { info!("signal: SIGTERM received, stopping"); break Ending::Signal; }
+                () = &mut deadline => { info!("duration: elapsed, stopping"); break Ending::Duration; }
+            };
+            if closed {
+                break Ending::BrokenPipe;
+            }
+        };
+        exit_on_second_signal();
+        Ok(ending)
+    }
+
+    /// Reads every record now in the ring buffer. Returns true when
+    /// standard output is a closed pipe.
+    fn drain(&mut self) -> anyhow::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let decoded = match self.ring.next() {
+                Some(item) => decode(&item),
+                None => break,
+            };
+            self.counts.records_read += 1;
+            let record = match decoded {
+                Ok(record) => record,
+                Err(error) => {
+                    self.counts.decode_errors += 1;
+                    if self.counts.decode_errors <= 10 {
+                        warn!("decode: skipping record: {error}");
+                    }
+                    continue;
+                }
+            };
+            let events = self.tracker.handle(&record);
+            wrote |= !events.is_empty();
+            if self.write_all(events)? {
+                return Ok(true);
+            }
+        }
+        if let Some(logger) = self.probe.logger.as_mut() {
+            logger.flush();
+        }
+        if wrote {
+            return self.flush();
+        }
+        Ok(false)
+    }
+
+    /// Scans `/proc` for what holds namespaces left without members.
+    fn scan(&mut self) -> anyhow::Result<bool> {
+        // Records written before the scan must be applied first, so that a
+        // task the scan finds is not taken for one the records missed.
+        if self.drain()? {
+            return Ok(true);
+        }
+        let snapshot = scan::scan(false);
+        let events = self.tracker.apply_scan(&snapshot, Clock::boot_now());
+        debug!("scan: {} tasks, {} namespaces ended", snapshot.tasks.len(), events.len());
+        if self.write_all(events)? {
+            return Ok(true);
+        }
+        self.flush()
+    }
+
+    /// Emits a loss record for each counter that moved.
+    fn check_losses(&mut self) -> anyhow::Result<bool> {
+        let mut events = Vec::new();
+        for (index, name) in (0u32..).zip(LOSS_NAMES) {
+            let values = self
+                .losses
+                .get(&index, 0)
+                .with_context(|| format!("reading loss counter {name} failed"))?;
+            let total: u64 = values.iter().sum();
+            let slot = &mut self.counts.lost[index as usize];
+            if total > *slot {
+                let count = total - *slot;
+                *slot = total;
+                warn!("loss: {count} {name} records lost in the kernel ({total} since start)");
+                let loss = Loss {
+                    kind: name,
+                    count,
+                    total,
+                };
+                events.push(self.tracker.translator.event(EventKind::Loss, Clock::boot_now(), Body::Loss(loss)));
+            }
+        }
+        if events.is_empty() {
+            return Ok(false);
+        }
+        if self.write_all(events)? {
+            return Ok(true);
+        }
+        self.flush()
+    }
+
+    fn health(&mut self) -> anyhow::Result<bool> {
+        let health = Health {
+            tables: self.tracker.sizes(),
+            records_read: self.counts.records_read,
+            events_written: self.counts.events_written,
+            lost: self.counts.lost.iter().sum(),
+        };
+        let event = self.tracker.translator.event(EventKind::Health, Clock::boot_now(), Body::Health(health));
+        if self.write(&event)? {
+            return Ok(true);
+        }
+        self.flush()
+    }
+
+    /// Writes the events that pass the filter. Returns true when standard
+    /// output is a closed pipe.
+    fn write_all(&mut self, events: Vec<Event>) -> anyhow::Result<bool> {
+        for event in events {
+            if !self.config.filter.accepts(&event) {
+                continue;
+            }
+            if self.write(&event)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn write(&mut self, event: &Event) -> anyhow::Result<bool> {
+        let closed = pipe_closed(self.sink.write(event)).context("writing a record failed")?;
+        if !closed {
+            self.counts.events_written += 1;
+        }
+        Ok(closed)
+    }
+
+    fn flush(&mut self) -> anyhow::Result<bool> {
+        pipe_closed(self.sink.flush()).context("writing records failed")
+    }
+}
+
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut tick = interval(period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick
 }
 
 /// After the first signal, a second SIGINT or SIGTERM ends the process at
 /// once, without waiting for the final drain.
 fn exit_on_second_signal() {
     tokio::spawn(async {
-        let (Ok(mut sigint), Ok(mut sigterm)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             return;
         };
         tokio::select! {
@@ -220,95 +363,6 @@ fn exit_on_second_signal() {
         warn!("signal: second signal received, exiting without the final drain");
         std::process::exit(130);
     });
-}
-
-/// Reads every record now in the ring buffer. Returns true when standard
-/// output is a closed pipe.
-fn drain(
-    ring: &mut RingBuf<MapData>,
-    probe: &mut Probe,
-    translator: &Translator,
-    config: &Config,
-    sink: &mut Sink,
-    counts: &mut Counts,
-) -> anyhow::Result<bool> {
-    let mut wrote = false;
-    while let Some(item) = ring.next() {
-        counts.records_read += 1;
-        let record = match decode(&item) {
-            Ok(record) => record,
-            Err(error) => {
-                counts.decode_errors += 1;
-                if counts.decode_errors <= 10 {
-                    warn!("decode: skipping record: {error}");
-                }
-                continue;
-            }
-        };
-        drop(item);
-        for event in translator.translate(&record) {
-            if !config.filter.accepts(&event) {
-                continue;
-            }
-            if write_or_pipe(sink, &event)? {
-                return Ok(true);
-            }
-            counts.events_written += 1;
-            wrote = true;
-        }
-    }
-    if let Some(logger) = probe.logger.as_mut() {
-        logger.flush();
-    }
-    if wrote {
-        return flush_or_pipe(sink);
-    }
-    Ok(false)
-}
-
-/// Emits a loss record for each counter that moved. Returns true when
-/// standard output is a closed pipe.
-fn check_losses(
-    losses: &PerCpuArray<MapData, u64>,
-    translator: &Translator,
-    sink: &mut Sink,
-    counts: &mut Counts,
-) -> anyhow::Result<bool> {
-    let mut wrote = false;
-    for (index, name) in (0u32..).zip(LOSS_NAMES) {
-        let values = losses
-            .get(&index, 0)
-            .with_context(|| format!("reading loss counter {name} failed"))?;
-        let total: u64 = values.iter().sum();
-        let slot = &mut counts.lost[index as usize];
-        if total > *slot {
-            let count = total - *slot;
-            *slot = total;
-            warn!("loss: {count} {name} records lost in the kernel ({total} since start)");
-            let loss = Loss {
-                kind: name,
-                count,
-                total,
-            };
-            let event = translator.event(EventKind::Loss, Clock::boot_now(), Body::Loss(loss));
-            if write_or_pipe(sink, &event)? {
-                return Ok(true);
-            }
-            wrote = true;
-        }
-    }
-    if wrote {
-        return flush_or_pipe(sink);
-    }
-    Ok(false)
-}
-
-fn write_or_pipe(sink: &mut Sink, event: &crate::output::event::Event) -> anyhow::Result<bool> {
-    pipe_closed(sink.write(event)).context("writing a record failed")
-}
-
-fn flush_or_pipe(sink: &mut Sink) -> anyhow::Result<bool> {
-    pipe_closed(sink.flush()).context("writing records failed")
 }
 
 /// Maps a broken pipe to `Ok(true)`: a reader that went away is a normal end.
@@ -331,6 +385,7 @@ fn report_start(probe: &Probe) {
     for missing in &probe.unavailable {
         warn!("unavailable on this kernel: {missing}");
     }
+    info!("namespace destruction: {}", probe.precision.name());
 }
 
 /// Device number of nsfs, from `/proc/self/ns/net`.

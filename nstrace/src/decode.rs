@@ -2,7 +2,9 @@
 
 use std::mem::size_of;
 
-use nstrace_common::record::{kind, ExecRecord, ExitRecord, ForkRecord, Header, SyscallRecord};
+use nstrace_common::record::{
+    kind, ExecRecord, ExitRecord, ForkRecord, Header, NsFreeRecord, SyscallRecord,
+};
 use thiserror::Error;
 
 /// A record from the eBPF programs.
@@ -11,7 +13,8 @@ pub enum Record {
     Syscall(Box<SyscallRecord>),
     Fork(Box<ForkRecord>),
     Exec(Box<ExecRecord>),
-    Exit(ExitRecord),
+    Exit(Box<ExitRecord>),
+    NsFree(NsFreeRecord),
 }
 
 impl Record {
@@ -21,6 +24,7 @@ impl Record {
             Record::Fork(r) => &r.header,
             Record::Exec(r) => &r.header,
             Record::Exit(r) => &r.header,
+            Record::NsFree(r) => &r.header,
         }
     }
 }
@@ -58,8 +62,11 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             .map(|r| Record::Exec(Box::new(r)))
             .ok_or_else(|| too_short(size_of::<ExecRecord>())),
         kind::EXIT => read(bytes)
-            .map(Record::Exit)
+            .map(|r| Record::Exit(Box::new(r)))
             .ok_or_else(|| too_short(size_of::<ExitRecord>())),
+        kind::NS_FREE => read(bytes)
+            .map(Record::NsFree)
+            .ok_or_else(|| too_short(size_of::<NsFreeRecord>())),
         other => Err(DecodeError::UnknownKind { kind: other }),
     }
 }
@@ -79,6 +86,7 @@ unsafe impl Plain for SyscallRecord {}
 unsafe impl Plain for ForkRecord {}
 unsafe impl Plain for ExecRecord {}
 unsafe impl Plain for ExitRecord {}
+unsafe impl Plain for NsFreeRecord {}
 
 fn read<T: Plain>(bytes: &[u8]) -> Option<T> {
     if bytes.len() < size_of::<T>() {
@@ -142,8 +150,9 @@ mod tests {
             },
             exit_code: 256,
             group_dead: 1,
+            ns: NsSet::default(),
         };
-        assert_eq!(decode(&to_bytes(&record)), Ok(Record::Exit(record)));
+        assert_eq!(decode(&to_bytes(&record)), Ok(Record::Exit(Box::new(record))));
     }
 
     #[test]

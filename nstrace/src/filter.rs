@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::{
     namespace::NsType,
-    output::event::{Body, Event},
+    output::event::{Body, Event, Lifetime},
 };
 
 /// Conditions an event must meet to be written. An empty set accepts all.
@@ -22,7 +22,10 @@ impl Filter {
         let (ns_type, process, child_pid) = match &event.body {
             Body::NsCreate(e) => (e.ns.ns_type, &e.process, e.child.as_ref().map(|c| c.pid)),
             Body::NsEnter(e) => (e.ns.ns_type, &e.process, None),
-            Body::Start(_) | Body::Stop(_) | Body::Loss(_) => return true,
+            Body::Lifetime(e) => {
+                return self.accepts_lifetime(e);
+            }
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) | Body::Health(_) => return true,
         };
         if !self.types.is_empty() && !ns_type.is_some_and(|t| self.types.contains(&t)) {
             return false;
@@ -37,5 +40,21 @@ impl Filter {
             return false;
         }
         true
+    }
+
+    /// Lifetime records pass the type filter by their namespace, and the
+    /// pid and comm filters by the process that created the namespace.
+    fn accepts_lifetime(&self, lifetime: &Lifetime) -> bool {
+        if !self.types.is_empty() && !lifetime.ns.ns_type.is_some_and(|t| self.types.contains(&t)) {
+            return false;
+        }
+        if self.pids.is_empty() && self.comms.is_empty() {
+            return true;
+        }
+        let Some(creator) = &lifetime.origin.creator else {
+            return false;
+        };
+        (self.pids.is_empty() || self.pids.contains(&creator.pid))
+            && (self.comms.is_empty() || self.comms.contains(&creator.comm))
     }
 }

@@ -17,4 +17,5 @@ pub mod namespace;
 pub mod offsets;
 pub mod output;
 pub mod probe;
+pub mod state;
 pub mod translate;

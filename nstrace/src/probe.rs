@@ -4,12 +4,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use aya::{
-    programs::{BtfTracePoint, TracePoint},
+    programs::{BtfTracePoint, FEntry, KProbe, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader,
 };
 use log::{debug, info, warn};
 
-use crate::{btf::Btf, offsets, output::event::HookStatus};
+use crate::{btf::Btf, offsets, output::event::HookStatus, state::Precision};
 
 /// The eBPF object, built by `cargo xtask build` and embedded at compile
 /// time; empty when the build had none.
@@ -43,6 +43,8 @@ pub struct Probe {
     pub unavailable: Vec<String>,
     /// Whether the kernel has a 64-bit id per namespace.
     pub namespace_ids: bool,
+    /// Whether a hook on the kernel's free path attached.
+    pub precision: Precision,
     /// Keeps the log map open; dropping it would close the map.
     pub logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
@@ -110,13 +112,64 @@ pub fn load(ring_buffer_bytes: u32) -> anyhow::Result<Probe> {
         hooks.push(status);
     }
 
+    let precision = attach_free_hook(&mut ebpf, &aya_btf, &mut hooks, &mut unavailable);
+
     Ok(Probe {
         ebpf,
         hooks,
         unavailable,
         namespace_ids,
+        precision,
         logger,
     })
+}
+
+/// Attaches the hook on `proc_free_inum`, as fentry or else as a kprobe.
+/// Without either, destruction is inferred.
+fn attach_free_hook(
+    ebpf: &mut Ebpf,
+    btf: &AyaBtf,
+    hooks: &mut Vec<HookStatus>,
+    unavailable: &mut Vec<String>,
+) -> Precision {
+    let fentry = status(
+        "fentry/proc_free_inum".to_string(),
+        (|| -> anyhow::Result<()> {
+            let program: &mut FEntry = ebpf
+                .program_mut("proc_free_inum")
+                .context("program proc_free_inum not found in the eBPF object")?
+                .try_into()?;
+            program.load("proc_free_inum", btf).context("loading proc_free_inum failed")?;
+            program.attach().context("attaching proc_free_inum failed")?;
+            Ok(())
+        })(),
+    );
+    let attached = fentry.attached;
+    hooks.push(fentry);
+    if attached {
+        return Precision::Exact;
+    }
+    let kprobe = status(
+        "kprobe/proc_free_inum".to_string(),
+        (|| -> anyhow::Result<()> {
+            let program: &mut KProbe = ebpf
+                .program_mut("proc_free_inum_kprobe")
+                .context("program proc_free_inum_kprobe not found in the eBPF object")?
+                .try_into()?;
+            program.load().context("loading proc_free_inum_kprobe failed")?;
+            program.attach("proc_free_inum", 0).context("attaching proc_free_inum_kprobe failed")?;
+            Ok(())
+        })(),
+    );
+    let attached = kprobe.attached;
+    hooks.push(kprobe);
+    if attached {
+        return Precision::Exact;
+    }
+    unavailable.push(
+        "fentry and kprobe on proc_free_inum: namespace destruction is inferred from members and pins".to_string(),
+    );
+    Precision::Inferred
 }
 
 fn attach_tracepoint(ebpf: &mut Ebpf, name: &str) -> HookStatus {

@@ -55,9 +55,8 @@ impl Translator {
                 _ => Vec::new(),
             },
             Record::Fork(r) => self.fork(r),
-            // Exec and exit records feed process tracking, which emits no
-            // events of its own yet.
-            Record::Exec(_) | Record::Exit(_) => Vec::new(),
+            // These feed the namespace state, which emits lifetime events.
+            Record::Exec(_) | Record::Exit(_) | Record::NsFree(_) => Vec::new(),
         }
     }
 
@@ -72,13 +71,15 @@ impl Translator {
         }
     }
 
-    fn ns_info(&self, ns_type: Option<NsType>, set: &NsSet, slot: usize) -> NsInfo {
+    pub fn ns_info(&self, ns_type: Option<NsType>, set: &NsSet, slot: usize) -> NsInfo {
         let entry = set.ns[slot];
         NsInfo {
             ns_type,
             inode: (entry.inode != 0).then_some(entry.inode),
             dev: self.nsfs_dev,
             id: (entry.id != 0).then_some(entry.id),
+            owner: (entry.owner != 0).then_some(entry.owner),
+            parent: (entry.parent != 0).then_some(entry.parent),
         }
     }
 
@@ -234,6 +235,7 @@ impl Translator {
                         inode: (target.inode != 0).then_some(target.inode),
                         dev: self.nsfs_dev,
                         id: (target.ns_id != 0).then_some(target.ns_id),
+                        ..NsInfo::default()
                     },
                     (Some(t), _) if succeeded => {
                         self.ns_info(Some(t), &record.after, t.changed_slot())
@@ -292,7 +294,7 @@ fn outcome(error: Option<&ErrorInfo>) -> Outcome {
     }
 }
 
-fn process(header: &Header, task: &Task) -> ProcessInfo {
+pub fn process(header: &Header, task: &Task) -> ProcessInfo {
     ProcessInfo {
         pid: header.tgid,
         tid: header.tid,

@@ -38,6 +38,14 @@ pub enum EventKind {
     Stop,
     /// Records were lost in the kernel.
     Loss,
+    /// A namespace existed when tracing started.
+    NsSeen,
+    /// A namespace was destroyed.
+    NsDestroy,
+    /// A namespace was still alive when tracing stopped.
+    NsAlive,
+    /// Periodic state of the collector.
+    Health,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +56,8 @@ pub enum Body {
     Start(Start),
     Stop(Stop),
     Loss(Loss),
+    Lifetime(Lifetime),
+    Health(Health),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -80,6 +90,13 @@ pub struct NsInfo {
     /// The kernel's 64-bit namespace id, never reused; Linux 6.18 and later.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// Inode of the owning user namespace; for a user namespace, its
+    /// parent. Absent for the initial user namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+    /// For a pid namespace: the inode of its parent pid namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u32>,
 }
 
 /// The process that made the call, as the kernel saw it at the call.
@@ -198,7 +215,88 @@ pub struct Start {
     pub unavailable: Vec<String>,
     /// Whether records carry the kernel's 64-bit namespace id.
     pub namespace_ids: bool,
+    /// How namespace destruction is found: `exact` (a hook on the kernel's
+    /// free path attached) or `inferred` (from members and pins).
+    pub lifetime_precision: &'static str,
     pub ring_buffer_bytes: u32,
+}
+
+/// How a namespace came to be, as far as nstrace saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// `clone`, `clone3`, `unshare`, `pre_existing` (found at start), or
+    /// `unknown` (first seen in a record that did not create it).
+    pub how: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// The process that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ProcessInfo>,
+}
+
+/// What kept a namespace alive without a member task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pin {
+    /// `fd` (an open nsfs file), `mount` (an nsfs bind mount), or
+    /// `namespace` (a namespace it owns or parents).
+    pub kind: &'static str,
+    /// The holding process, for `fd` and `mount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The fd number, the mount point, or the held namespace's type and inode.
+    pub detail: String,
+}
+
+/// The lifetime of one namespace: the body of `ns_seen`, `ns_destroy` and
+/// `ns_alive`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lifetime {
+    pub ns: NsInfo,
+    /// A key that tells this namespace apart from every other one on this
+    /// boot: the kernel's namespace id where it has one, else the inode
+    /// and creation time, because inode numbers are reused at once.
+    pub key: String,
+    /// Creation time; absent for a namespace that existed at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// When nstrace first knew of the namespace.
+    pub first_seen: String,
+    /// Destruction time, for `ns_destroy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destroyed: Option<String>,
+    /// Nanoseconds from creation (or first sight, for a pre-existing
+    /// namespace) to destruction or to now.
+    pub duration_ns: u64,
+    pub origin: Origin,
+    /// Tasks (threads) in the namespace now.
+    pub members: u64,
+    /// Tasks that joined over time: created in it, cloned into it, or
+    /// entered by setns.
+    pub members_joined: u64,
+    pub peak_members: u64,
+    /// What held the namespace without members, most recent last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pins: Vec<Pin>,
+    /// `exact` (the kernel reported the free) or `inferred` (the last
+    /// member left and no pin was found). Absent on `ns_seen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<&'static str>,
+}
+
+/// Sizes of the collector's tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TableSizes {
+    pub namespaces: u64,
+    pub tasks: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    pub tables: TableSizes,
+    pub records_read: u64,
+    pub events_written: u64,
+    /// Records lost in the kernel since start, all kinds.
+    pub lost: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -213,6 +311,7 @@ pub struct Stop {
     pub lost: BTreeMap<&'static str, u64>,
     /// Ring buffer entries that could not be decoded.
     pub decode_errors: u64,
+    pub tables: TableSizes,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1,0 +1,385 @@
+//! Namespace state: turns records into lifetimes.
+//!
+//! The tracker keeps the live namespaces and the namespaces of each live
+//! task. Creation, entry and exit records move tasks between namespaces;
+//! a namespace ends when the kernel reports its inode freed (`exact`), or,
+//! where no hook on the free path attaches, when it has no member task and
+//! a scan of `/proc` finds nothing else holding it (`inferred`).
+
+pub mod scan;
+mod table;
+mod tasks;
+
+use nstrace_common::{
+    ns::NS_SLOTS,
+    record::{syscall, NsRef, NsSet},
+};
+
+use self::{
+    scan::Snapshot,
+    table::{NsEntry, Table},
+    tasks::{distinct, Slots, Tasks},
+};
+use crate::{
+    clock::Clock,
+    decode::Record,
+    flags::{clone_flag_names, split_clone_signal},
+    namespace::NsType,
+    output::event::{Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes},
+    translate::{process, Translator},
+};
+
+/// Namespace type of each slot.
+const SLOT_TYPES: [NsType; NS_SLOTS] = [
+    NsType::Mnt,
+    NsType::Uts,
+    NsType::Ipc,
+    NsType::Pid,
+    NsType::Pid,
+    NsType::Net,
+    NsType::User,
+    NsType::Cgroup,
+    NsType::Time,
+    NsType::Time,
+];
+
+/// How destruction is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// A hook on the kernel's free path reports each freed namespace.
+    Exact,
+    /// From members and pins; see the module documentation.
+    Inferred,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Exact => "exact",
+            Precision::Inferred => "inferred",
+        }
+    }
+}
+
+/// Interval between scans of namespaces that a scan found pinned.
+const PINNED_RESCAN_NS: u64 = 5_000_000_000;
+
+/// The namespace state.
+pub struct Tracker {
+    pub translator: Translator,
+    pub precision: Precision,
+    table: Table,
+    tasks: Tasks,
+    /// Boot time of the last scan for empty namespaces.
+    last_scan_ns: u64,
+}
+
+impl Tracker {
+    pub fn new(translator: Translator, precision: Precision) -> Self {
+        Self {
+            translator,
+            precision,
+            table: Table::default(),
+            tasks: Tasks::default(),
+            last_scan_ns: 0,
+        }
+    }
+
+    pub fn sizes(&self) -> TableSizes {
+        TableSizes {
+            namespaces: self.table.len() as u64,
+            tasks: self.tasks.len() as u64,
+        }
+    }
+
+    /// Loads the namespaces and tasks that exist at start, and returns a
+    /// `ns_seen` event for each namespace.
+    pub fn load_snapshot(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
+        for task in &snapshot.tasks {
+            for (slot, &inode) in task.slots.iter().enumerate() {
+                if inode != 0 && self.table.get(inode).is_none() {
+                    self.table.insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, pre_existing()));
+                }
+            }
+            self.move_task(task.tid, task.slots, now_ns);
+        }
+        for details in snapshot.namespaces.values() {
+            if self.table.get(details.inode).is_none() {
+                self.table.insert(NsEntry::new(details.ns_type, details.inode, now_ns, pre_existing()));
+            }
+            if let Some(entry) = self.table.get_mut(details.inode) {
+                entry.id = details.id;
+                entry.owner = details.owner;
+                entry.parent = details.parent;
+                if entry.members.is_empty() {
+                    entry.empty_since_ns = Some(now_ns);
+                    entry.pins = snapshot.pins.get(&details.inode).cloned().unwrap_or_default();
+                }
+            }
+        }
+        let mut entries: Vec<&NsEntry> = self.table.values().collect();
+        entries.sort_by_key(|e| (e.ns_type, e.inode));
+        entries
+            .into_iter()
+            .map(|entry| self.lifetime_event(EventKind::NsSeen, entry, now_ns, None, None))
+            .collect()
+    }
+
+    /// Applies one record and returns its events.
+    pub fn handle(&mut self, record: &Record) -> Vec<Event> {
+        let mut events = self.translator.translate(record);
+        match record {
+            Record::Syscall(r) if r.ret >= 0 && (r.syscall == syscall::UNSHARE || r.syscall == syscall::SETNS) => {
+                let time = r.header.time_ns;
+                if r.syscall == syscall::UNSHARE {
+                    let creator = process(&r.header, &r.task);
+                    for ns_type in NsType::in_flags(r.args[0]) {
+                        let origin = created("unshare", r.args[0], &creator);
+                        self.create(ns_type, &r.after.ns[ns_type.changed_slot()], time, origin);
+                    }
+                }
+                let slots = self.known_slots(&r.after, time);
+                self.move_task(r.header.tid, slots, time);
+            }
+            Record::Fork(r) => {
+                let time = r.header.time_ns;
+                if r.clone_syscall != 0 {
+                    let (flags, _) = split_clone_signal(r.clone_flags);
+                    let name = if r.clone_syscall == syscall::CLONE { "clone" } else { "clone3" };
+                    let creator = process(&r.header, &r.task);
+                    for ns_type in NsType::in_flags(flags) {
+                        let origin = created(name, flags, &creator);
+                        self.create(ns_type, &r.child.ns[ns_type.own_slot()], time, origin);
+                    }
+                }
+                let slots = self.known_slots(&r.child, time);
+                self.move_task(r.child_tid, slots, time);
+            }
+            Record::Exit(r) => {
+                let slots = self.tasks.remove(r.header.tid).unwrap_or_else(|| inodes(&r.ns));
+                for inode in distinct(&slots) {
+                    if let Some(entry) = self.table.get_mut(inode) {
+                        entry.remove_member(r.header.tid, r.header.time_ns);
+                    }
+                }
+            }
+            Record::NsFree(r) => {
+                if let Some(entry) = self.table.remove(r.inode) {
+                    let time = r.header.time_ns;
+                    events.push(self.lifetime_event(EventKind::NsDestroy, &entry, time, Some(time), Some("exact")));
+                }
+            }
+            _ => {}
+        }
+        events
+    }
+
+    /// Returns true when a scan for empty namespaces is due: one emptied
+    /// since the last scan, or pinned ones wait for a periodic re-check.
+    pub fn scan_due(&self, now_ns: u64) -> bool {
+        if self.precision == Precision::Exact {
+            return false;
+        }
+        self.table.values().any(|e| match e.empty_since_ns {
+            Some(since) if e.members.is_empty() => {
+                since >= self.last_scan_ns || now_ns.saturating_sub(self.last_scan_ns) >= PINNED_RESCAN_NS
+            }
+            _ => false,
+        })
+    }
+
+    /// Ends the empty namespaces that nothing in `snapshot` holds, and
+    /// returns their `ns_destroy` events (precision `inferred`).
+    pub fn apply_scan(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
+        self.last_scan_ns = now_ns;
+        // Tasks the records missed are added from the scan.
+        for task in &snapshot.tasks {
+            if self.tasks.get(task.tid).is_none() {
+                let slots = task.slots;
+                for (slot, &inode) in slots.iter().enumerate() {
+                    if inode != 0 && self.table.get(inode).is_none() {
+                        self.table.insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
+                    }
+                }
+                self.move_task(task.tid, slots, now_ns);
+            }
+        }
+        let mut events = Vec::new();
+        for inode in self.table.empty() {
+            let mut pins = snapshot.pins.get(&inode).cloned().unwrap_or_default();
+            pins.extend(self.dependents(inode));
+            if !pins.is_empty() {
+                if let Some(entry) = self.table.get_mut(inode) {
+                    entry.pins = pins;
+                }
+                continue;
+            }
+            if let Some(entry) = self.table.remove(inode) {
+                let destroyed = entry.empty_since_ns.unwrap_or(now_ns);
+                events.push(self.lifetime_event(
+                    EventKind::NsDestroy,
+                    &entry,
+                    destroyed,
+                    Some(destroyed),
+                    Some("inferred"),
+                ));
+            }
+        }
+        events
+    }
+
+    /// Returns an `ns_alive` event for every live namespace, at shutdown.
+    pub fn finish(&mut self, now_ns: u64) -> Vec<Event> {
+        let mut entries = self.table.drain();
+        entries.sort_by_key(|e| (e.ns_type, e.inode));
+        let precision = Some(self.precision.name());
+        entries
+            .iter()
+            .map(|entry| self.lifetime_event(EventKind::NsAlive, entry, now_ns, None, precision))
+            .collect()
+    }
+
+    /// Live namespaces that `inode` owns or parents, which keep it alive.
+    fn dependents(&self, inode: u32) -> Vec<Pin> {
+        self.table
+            .values()
+            .filter(|e| e.inode != inode && (e.owner == Some(inode) || e.parent == Some(inode)))
+            .map(|e| Pin {
+                kind: "namespace",
+                pid: None,
+                detail: format!("{}:[{}]", e.ns_type, e.inode),
+            })
+            .collect()
+    }
+
+    /// Records a namespace created at `time`. An entry for the same inode
+    /// (a scan at start may have raced the creation) takes the origin.
+    fn create(&mut self, ns_type: NsType, ns: &NsRef, time: u64, origin: Origin) {
+        if ns.inode == 0 {
+            return;
+        }
+        let mut entry = match self.table.remove(ns.inode) {
+            Some(existing) if existing.ns_type == ns_type => existing,
+            _ => NsEntry::new(ns_type, ns.inode, time, origin.clone()),
+        };
+        entry.origin = origin;
+        entry.created_ns = Some(time);
+        entry.first_seen_ns = entry.first_seen_ns.min(time);
+        apply_ref(&mut entry, ns);
+        self.table.insert(entry);
+    }
+
+    /// Returns the inodes of `set`, adding entries for namespaces not yet
+    /// known (created before start, or by a record that was lost).
+    fn known_slots(&mut self, set: &NsSet, time: u64) -> Slots {
+        let slots = inodes(set);
+        for (slot, ns) in set.ns.iter().enumerate() {
+            if ns.inode == 0 {
+                continue;
+            }
+            match self.table.get_mut(ns.inode) {
+                Some(entry) => apply_ref(entry, ns),
+                None => {
+                    let mut entry = NsEntry::new(SLOT_TYPES[slot], ns.inode, time, unknown());
+                    apply_ref(&mut entry, ns);
+                    self.table.insert(entry);
+                }
+            }
+        }
+        slots
+    }
+
+    /// Moves task `tid` to the namespaces in `slots`.
+    fn move_task(&mut self, tid: u32, slots: Slots, time: u64) {
+        let old = self.tasks.set(tid, slots).map(|s| distinct(&s)).unwrap_or_default();
+        let new = distinct(&slots);
+        for inode in old.iter().filter(|i| !new.contains(i)) {
+            if let Some(entry) = self.table.get_mut(*inode) {
+                entry.remove_member(tid, time);
+            }
+        }
+        for inode in &new {
+            if let Some(entry) = self.table.get_mut(*inode) {
+                entry.add_member(tid);
+            }
+        }
+    }
+
+    fn lifetime_event(
+        &self,
+        kind: EventKind,
+        entry: &NsEntry,
+        time_ns: u64,
+        destroyed_ns: Option<u64>,
+        precision: Option<&'static str>,
+    ) -> Event {
+        let clock: &Clock = &self.translator.clock;
+        let start = entry.created_ns.unwrap_or(entry.first_seen_ns);
+        let body = Body::Lifetime(Lifetime {
+            ns: NsInfo {
+                ns_type: Some(entry.ns_type),
+                inode: Some(entry.inode),
+                dev: self.translator.nsfs_dev,
+                id: entry.id,
+                owner: entry.owner,
+                parent: entry.parent,
+            },
+            key: entry.key(),
+            created: entry.created_ns.map(|t| clock.rfc3339(t)),
+            first_seen: clock.rfc3339(entry.first_seen_ns),
+            destroyed: destroyed_ns.map(|t| clock.rfc3339(t)),
+            duration_ns: time_ns.saturating_sub(start),
+            origin: entry.origin.clone(),
+            members: entry.members.len() as u64,
+            members_joined: entry.joined,
+            peak_members: entry.peak,
+            pins: entry.pins.clone(),
+            precision,
+        });
+        self.translator.event(kind, time_ns, body)
+    }
+}
+
+fn inodes(set: &NsSet) -> Slots {
+    let mut slots = [0u32; NS_SLOTS];
+    for (slot, ns) in slots.iter_mut().zip(set.ns.iter()) {
+        *slot = ns.inode;
+    }
+    slots
+}
+
+fn apply_ref(entry: &mut NsEntry, ns: &NsRef) {
+    if ns.id != 0 {
+        entry.id = Some(ns.id);
+    }
+    if ns.owner != 0 {
+        entry.owner = Some(ns.owner);
+    }
+    if ns.parent != 0 {
+        entry.parent = Some(ns.parent);
+    }
+}
+
+fn pre_existing() -> Origin {
+    Origin {
+        how: "pre_existing",
+        flags: Vec::new(),
+        creator: None,
+    }
+}
+
+fn unknown() -> Origin {
+    Origin {
+        how: "unknown",
+        flags: Vec::new(),
+        creator: None,
+    }
+}
+
+fn created(how: &'static str, flags: u64, creator: &ProcessInfo) -> Origin {
+    Origin {
+        how,
+        flags: clone_flag_names(flags),
+        creator: Some(creator.clone()),
+    }
+}

@@ -1,0 +1,126 @@
+//! The table of live namespaces.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{
+    namespace::NsType,
+    output::event::{Origin, Pin},
+};
+
+/// What nstrace knows of one live namespace.
+#[derive(Clone, Debug)]
+pub struct NsEntry {
+    pub ns_type: NsType,
+    pub inode: u32,
+    /// The kernel's 64-bit namespace id, where it has one.
+    pub id: Option<u64>,
+    pub owner: Option<u32>,
+    pub parent: Option<u32>,
+    /// `CLOCK_BOOTTIME` nanoseconds of creation; `None` when it existed
+    /// before nstrace started or its creation was not seen.
+    pub created_ns: Option<u64>,
+    /// `CLOCK_BOOTTIME` nanoseconds when nstrace first knew of it.
+    pub first_seen_ns: u64,
+    pub origin: Origin,
+    /// Thread ids of the member tasks.
+    pub members: HashSet<u32>,
+    pub joined: u64,
+    pub peak: u64,
+    /// When the last member left, while it has none.
+    pub empty_since_ns: Option<u64>,
+    /// Pins found by the last scan, while it has no members.
+    pub pins: Vec<Pin>,
+}
+
+impl NsEntry {
+    pub fn new(ns_type: NsType, inode: u32, first_seen_ns: u64, origin: Origin) -> Self {
+        Self {
+            ns_type,
+            inode,
+            id: None,
+            owner: None,
+            parent: None,
+            created_ns: None,
+            first_seen_ns,
+            origin,
+            members: HashSet::new(),
+            joined: 0,
+            peak: 0,
+            empty_since_ns: None,
+            pins: Vec::new(),
+        }
+    }
+
+    /// Adds a member task; `joined` counts it when it is new.
+    pub fn add_member(&mut self, tid: u32) {
+        if self.members.insert(tid) {
+            self.joined += 1;
+            self.peak = self.peak.max(self.members.len() as u64);
+        }
+        self.empty_since_ns = None;
+        self.pins.clear();
+    }
+
+    /// Removes a member task; returns true when that left it empty.
+    pub fn remove_member(&mut self, tid: u32, now_ns: u64) -> bool {
+        if self.members.remove(&tid) && self.members.is_empty() {
+            self.empty_since_ns = Some(now_ns);
+            return true;
+        }
+        false
+    }
+
+    /// A key unique on this boot: the kernel id, else inode and the time
+    /// nstrace first knew of it.
+    pub fn key(&self) -> String {
+        match self.id {
+            Some(id) => format!("{}:id:{id}", self.ns_type),
+            None => format!("{}:{}@{}", self.ns_type, self.inode, self.created_ns.unwrap_or(self.first_seen_ns)),
+        }
+    }
+}
+
+/// Live namespaces by inode. The kernel gives each live namespace of any
+/// type its own inode number, so the inode is a key while it lives.
+#[derive(Debug, Default)]
+pub struct Table {
+    entries: HashMap<u32, NsEntry>,
+}
+
+impl Table {
+    pub fn get(&self, inode: u32) -> Option<&NsEntry> {
+        self.entries.get(&inode)
+    }
+
+    pub fn get_mut(&mut self, inode: u32) -> Option<&mut NsEntry> {
+        self.entries.get_mut(&inode)
+    }
+
+    pub fn insert(&mut self, entry: NsEntry) {
+        self.entries.insert(entry.inode, entry);
+    }
+
+    pub fn remove(&mut self, inode: u32) -> Option<NsEntry> {
+        self.entries.remove(&inode)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+
+    pub fn values(&self) -> impl Iterator<Item = &NsEntry> {
+        self.entries.values()
+    }
+
+
+    /// Inodes of namespaces without members.
+    pub fn empty(&self) -> Vec<u32> {
+        self.entries.values().filter(|e| e.members.is_empty()).map(|e| e.inode).collect()
+    }
+
+    /// Removes and returns every entry, for the final records.
+    pub fn drain(&mut self) -> Vec<NsEntry> {
+        self.entries.drain().map(|(_, entry)| entry).collect()
+    }
+}
