@@ -37,7 +37,8 @@ const LOSS_INTERVAL: Duration = Duration::from_secs(1);
 const SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Names of the loss counters, by index in the `LOSSES` map.
-const LOSS_NAMES: [&str; kind::COUNT as usize] = ["pending", "syscall", "fork", "exec", "exit", "ns_free"];
+const LOSS_NAMES: [&str; kind::COUNT as usize] =
+    ["pending", "syscall", "fork", "exec", "exit", "ns_free"];
 
 /// Totals for the stop and health records.
 #[derive(Default)]
@@ -70,7 +71,8 @@ struct Session {
 /// Loads the programs and traces until a signal, the duration, or an error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let sink = match &config.output {
-        Some(path) => Sink::file(path).with_context(|| format!("opening output file {} failed", path.display()))?,
+        Some(path) => Sink::file(path)
+            .with_context(|| format!("opening output file {} failed", path.display()))?,
         None => Sink::stdout(),
     };
     let translator = Translator {
@@ -82,11 +84,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     let mut probe = probe::load(config.ring_buffer_bytes)?;
-    let ring = RingBuf::try_from(probe.ebpf.take_map("EVENTS").context("map EVENTS missing from the eBPF object")?)
-        .context("map EVENTS is not a ring buffer")?;
-    let losses: PerCpuArray<MapData, u64> =
-        PerCpuArray::try_from(probe.ebpf.take_map("LOSSES").context("map LOSSES missing from the eBPF object")?)
-            .context("map LOSSES is not a per-CPU array")?;
+    let ring = RingBuf::try_from(
+        probe
+            .ebpf
+            .take_map("EVENTS")
+            .context("map EVENTS missing from the eBPF object")?,
+    )
+    .context("map EVENTS is not a ring buffer")?;
+    let losses: PerCpuArray<MapData, u64> = PerCpuArray::try_from(
+        probe
+            .ebpf
+            .take_map("LOSSES")
+            .context("map LOSSES missing from the eBPF object")?,
+    )
+    .context("map LOSSES is not a per-CPU array")?;
     report_start(&probe);
     let tracker = Tracker::new(translator, probe.precision);
 
@@ -121,7 +132,10 @@ impl Session {
             lifetime_precision: self.tracker.precision.name(),
             ring_buffer_bytes: self.config.ring_buffer_bytes,
         };
-        let start = self.tracker.translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
+        let start =
+            self.tracker
+                .translator
+                .event(EventKind::Start, Clock::boot_now(), Body::Start(start));
         if self.write(&start)? {
             return Ok(());
         }
@@ -164,11 +178,18 @@ impl Session {
             reason: reason.to_string(),
             records_read: self.counts.records_read,
             events_written: self.counts.events_written,
-            lost: LOSS_NAMES.iter().copied().zip(self.counts.lost).collect::<BTreeMap<_, _>>(),
+            lost: LOSS_NAMES
+                .iter()
+                .copied()
+                .zip(self.counts.lost)
+                .collect::<BTreeMap<_, _>>(),
             decode_errors: self.counts.decode_errors,
             tables,
         };
-        let stop = self.tracker.translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
+        let stop =
+            self.tracker
+                .translator
+                .event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
         if self.write(&stop)? || self.flush()? {
             return Ok(());
         }
@@ -182,8 +203,10 @@ impl Session {
     }
 
     async fn trace_loop(&mut self) -> anyhow::Result<Ending> {
-        let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
-        let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
+        let mut sigint =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler failed")?;
+        let mut sigterm =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler failed")?;
         let duration = self.config.duration;
         let deadline = async {
             match duration {
@@ -263,7 +286,11 @@ impl Session {
         }
         let snapshot = scan::scan(false);
         let events = self.tracker.apply_scan(&snapshot, Clock::boot_now());
-        debug!("scan: {} tasks, {} namespaces ended", snapshot.tasks.len(), events.len());
+        debug!(
+            "scan: {} tasks, {} namespaces ended",
+            snapshot.tasks.len(),
+            events.len()
+        );
         if self.write_all(events)? {
             return Ok(true);
         }
@@ -289,7 +316,11 @@ impl Session {
                     count,
                     total,
                 };
-                events.push(self.tracker.translator.event(EventKind::Loss, Clock::boot_now(), Body::Loss(loss)));
+                events.push(self.tracker.translator.event(
+                    EventKind::Loss,
+                    Clock::boot_now(),
+                    Body::Loss(loss),
+                ));
             }
         }
         if events.is_empty() {
@@ -308,7 +339,11 @@ impl Session {
             events_written: self.counts.events_written,
             lost: self.counts.lost.iter().sum(),
         };
-        let event = self.tracker.translator.event(EventKind::Health, Clock::boot_now(), Body::Health(health));
+        let event = self.tracker.translator.event(
+            EventKind::Health,
+            Clock::boot_now(),
+            Body::Health(health),
+        );
         if self.write(&event)? {
             return Ok(true);
         }
@@ -352,8 +387,10 @@ fn ticker(period: Duration) -> tokio::time::Interval {
 /// once, without waiting for the final drain.
 fn exit_on_second_signal() {
     tokio::spawn(async {
-        let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut sigint), Ok(mut sigterm)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         tokio::select! {

@@ -152,7 +152,10 @@ mod tests {
             group_dead: 1,
             ns: NsSet::default(),
         };
-        assert_eq!(decode(&to_bytes(&record)), Ok(Record::Exit(Box::new(record))));
+        assert_eq!(
+            decode(&to_bytes(&record)),
+            Ok(Record::Exit(Box::new(record)))
+        );
     }
 
     #[test]

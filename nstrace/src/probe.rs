@@ -139,8 +139,12 @@ fn attach_free_hook(
                 .program_mut("proc_free_inum")
                 .context("program proc_free_inum not found in the eBPF object")?
                 .try_into()?;
-            program.load("proc_free_inum", btf).context("loading proc_free_inum failed")?;
-            program.attach().context("attaching proc_free_inum failed")?;
+            program
+                .load("proc_free_inum", btf)
+                .context("loading proc_free_inum failed")?;
+            program
+                .attach()
+                .context("attaching proc_free_inum failed")?;
             Ok(())
         })(),
     );
@@ -156,8 +160,12 @@ fn attach_free_hook(
                 .program_mut("proc_free_inum_kprobe")
                 .context("program proc_free_inum_kprobe not found in the eBPF object")?
                 .try_into()?;
-            program.load().context("loading proc_free_inum_kprobe failed")?;
-            program.attach("proc_free_inum", 0).context("attaching proc_free_inum_kprobe failed")?;
+            program
+                .load()
+                .context("loading proc_free_inum_kprobe failed")?;
+            program
+                .attach("proc_free_inum", 0)
+                .context("attaching proc_free_inum_kprobe failed")?;
             Ok(())
         })(),
     );

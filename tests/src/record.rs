@@ -33,6 +33,23 @@ impl Record {
         }
     }
 
+    /// The lifetime body of an `ns_seen`, `ns_destroy` or `ns_alive` record.
+    #[must_use]
+    pub fn lifetime(&self) -> Option<&Lifetime> {
+        match &self.event {
+            Event::NsSeen(lifetime) | Event::NsDestroy(lifetime) | Event::NsAlive(lifetime) => {
+                Some(lifetime)
+            }
+            _ => None,
+        }
+    }
+
+    /// Returns true for an `ns_destroy` record of the namespace `inode`.
+    #[must_use]
+    pub fn is_destroy_of(&self, inode: u64) -> bool {
+        matches!(&self.event, Event::NsDestroy(l) if l.ns.inode == Some(inode))
+    }
+
     #[must_use]
     pub fn ns_enter(&self) -> Option<&NsEnter> {
         match &self.event {
@@ -86,6 +103,10 @@ pub enum Event {
     Start(Value),
     Stop(Stop),
     Loss(Value),
+    NsSeen(Lifetime),
+    NsDestroy(Lifetime),
+    NsAlive(Lifetime),
+    Health(Health),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -110,6 +131,8 @@ pub struct Ns {
     pub inode: Option<u64>,
     pub dev: Option<u64>,
     pub id: Option<u64>,
+    pub owner: Option<u64>,
+    pub parent: Option<u64>,
 }
 
 impl Ns {
@@ -217,6 +240,66 @@ pub struct Stop {
     /// Records lost in the kernel, by record kind.
     pub lost: BTreeMap<String, u64>,
     pub decode_errors: u64,
+    pub tables: Tables,
+}
+
+/// Sizes of the collector's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tables {
+    pub namespaces: u64,
+    pub tasks: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub tables: Tables,
+    pub records_read: u64,
+    pub events_written: u64,
+    pub lost: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub how: String,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    pub creator: Option<Process>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    pub kind: String,
+    pub pid: Option<u32>,
+    pub detail: String,
+}
+
+/// The body of `ns_seen`, `ns_destroy` and `ns_alive`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetime {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub ns: Ns,
+    pub key: String,
+    pub created: Option<String>,
+    pub first_seen: String,
+    pub destroyed: Option<String>,
+    pub duration_ns: u64,
+    pub origin: Origin,
+    pub members: u64,
+    pub members_joined: u64,
+    pub peak_members: u64,
+    #[serde(default)]
+    pub pins: Vec<Pin>,
+    pub precision: Option<String>,
 }
 
 /// Returns the one record that matches `predicate`. Fails the test, with

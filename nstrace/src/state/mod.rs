@@ -25,7 +25,9 @@ use crate::{
     decode::Record,
     flags::{clone_flag_names, split_clone_signal},
     namespace::NsType,
-    output::event::{Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes},
+    output::event::{
+        Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes,
+    },
     translate::{process, Translator},
 };
 
@@ -98,14 +100,24 @@ impl Tracker {
         for task in &snapshot.tasks {
             for (slot, &inode) in task.slots.iter().enumerate() {
                 if inode != 0 && self.table.get(inode).is_none() {
-                    self.table.insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, pre_existing()));
+                    self.table.insert(NsEntry::new(
+                        SLOT_TYPES[slot],
+                        inode,
+                        now_ns,
+                        pre_existing(),
+                    ));
                 }
             }
             self.move_task(task.tid, task.slots, now_ns);
         }
         for details in snapshot.namespaces.values() {
             if self.table.get(details.inode).is_none() {
-                self.table.insert(NsEntry::new(details.ns_type, details.inode, now_ns, pre_existing()));
+                self.table.insert(NsEntry::new(
+                    details.ns_type,
+                    details.inode,
+                    now_ns,
+                    pre_existing(),
+                ));
             }
             if let Some(entry) = self.table.get_mut(details.inode) {
                 entry.id = details.id;
@@ -113,7 +125,11 @@ impl Tracker {
                 entry.parent = details.parent;
                 if entry.members.is_empty() {
                     entry.empty_since_ns = Some(now_ns);
-                    entry.pins = snapshot.pins.get(&details.inode).cloned().unwrap_or_default();
+                    entry.pins = snapshot
+                        .pins
+                        .get(&details.inode)
+                        .cloned()
+                        .unwrap_or_default();
                 }
             }
         }
@@ -129,34 +145,55 @@ impl Tracker {
     pub fn handle(&mut self, record: &Record) -> Vec<Event> {
         let mut events = self.translator.translate(record);
         match record {
-            Record::Syscall(r) if r.ret >= 0 && (r.syscall == syscall::UNSHARE || r.syscall == syscall::SETNS) => {
+            Record::Syscall(r)
+                if r.ret >= 0 && (r.syscall == syscall::UNSHARE || r.syscall == syscall::SETNS) =>
+            {
                 let time = r.header.time_ns;
                 if r.syscall == syscall::UNSHARE {
                     let creator = process(&r.header, &r.task);
                     for ns_type in NsType::in_flags(r.args[0]) {
                         let origin = created("unshare", r.args[0], &creator);
-                        self.create(ns_type, &r.after.ns[ns_type.changed_slot()], time, origin);
+                        self.create(
+                            ns_type,
+                            &r.after.ns[ns_type.changed_slot()],
+                            time,
+                            origin,
+                            &mut events,
+                        );
                     }
                 }
-                let slots = self.known_slots(&r.after, time);
+                let slots = self.known_slots(&r.after, time, &mut events);
                 self.move_task(r.header.tid, slots, time);
             }
             Record::Fork(r) => {
                 let time = r.header.time_ns;
                 if r.clone_syscall != 0 {
                     let (flags, _) = split_clone_signal(r.clone_flags);
-                    let name = if r.clone_syscall == syscall::CLONE { "clone" } else { "clone3" };
+                    let name = if r.clone_syscall == syscall::CLONE {
+                        "clone"
+                    } else {
+                        "clone3"
+                    };
                     let creator = process(&r.header, &r.task);
                     for ns_type in NsType::in_flags(flags) {
                         let origin = created(name, flags, &creator);
-                        self.create(ns_type, &r.child.ns[ns_type.own_slot()], time, origin);
+                        self.create(
+                            ns_type,
+                            &r.child.ns[ns_type.own_slot()],
+                            time,
+                            origin,
+                            &mut events,
+                        );
                     }
                 }
-                let slots = self.known_slots(&r.child, time);
+                let slots = self.known_slots(&r.child, time, &mut events);
                 self.move_task(r.child_tid, slots, time);
             }
             Record::Exit(r) => {
-                let slots = self.tasks.remove(r.header.tid).unwrap_or_else(|| inodes(&r.ns));
+                let slots = self
+                    .tasks
+                    .remove(r.header.tid)
+                    .unwrap_or_else(|| inodes(&r.ns));
                 for inode in distinct(&slots) {
                     if let Some(entry) = self.table.get_mut(inode) {
                         entry.remove_member(r.header.tid, r.header.time_ns);
@@ -166,7 +203,13 @@ impl Tracker {
             Record::NsFree(r) => {
                 if let Some(entry) = self.table.remove(r.inode) {
                     let time = r.header.time_ns;
-                    events.push(self.lifetime_event(EventKind::NsDestroy, &entry, time, Some(time), Some("exact")));
+                    events.push(self.lifetime_event(
+                        EventKind::NsDestroy,
+                        &entry,
+                        time,
+                        Some(time),
+                        Some("exact"),
+                    ));
                 }
             }
             _ => {}
@@ -182,7 +225,8 @@ impl Tracker {
         }
         self.table.values().any(|e| match e.empty_since_ns {
             Some(since) if e.members.is_empty() => {
-                since >= self.last_scan_ns || now_ns.saturating_sub(self.last_scan_ns) >= PINNED_RESCAN_NS
+                since >= self.last_scan_ns
+                    || now_ns.saturating_sub(self.last_scan_ns) >= PINNED_RESCAN_NS
             }
             _ => false,
         })
@@ -198,7 +242,8 @@ impl Tracker {
                 let slots = task.slots;
                 for (slot, &inode) in slots.iter().enumerate() {
                     if inode != 0 && self.table.get(inode).is_none() {
-                        self.table.insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
+                        self.table
+                            .insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
                     }
                 }
                 self.move_task(task.tid, slots, now_ns);
@@ -215,7 +260,14 @@ impl Tracker {
                 continue;
             }
             if let Some(entry) = self.table.remove(inode) {
-                let destroyed = entry.empty_since_ns.unwrap_or(now_ns);
+                // A namespace that an earlier scan found pinned lost its
+                // last pin between that scan and this one; otherwise it
+                // ended when its last member left.
+                let destroyed = if entry.pins.is_empty() {
+                    entry.empty_since_ns.unwrap_or(now_ns)
+                } else {
+                    now_ns
+                };
                 events.push(self.lifetime_event(
                     EventKind::NsDestroy,
                     &entry,
@@ -253,14 +305,25 @@ impl Tracker {
     }
 
     /// Records a namespace created at `time`. An entry for the same inode
-    /// (a scan at start may have raced the creation) takes the origin.
-    fn create(&mut self, ns_type: NsType, ns: &NsRef, time: u64, origin: Origin) {
+    /// is the same namespace when the kernel ids match, or, without ids,
+    /// when it still has members (a scan at start raced the creation);
+    /// otherwise the inode was reused and the old namespace has ended.
+    fn create(
+        &mut self,
+        ns_type: NsType,
+        ns: &NsRef,
+        time: u64,
+        origin: Origin,
+        events: &mut Vec<Event>,
+    ) {
         if ns.inode == 0 {
             return;
         }
+        let id = (ns.id != 0).then_some(ns.id);
+        self.end_if_reused(ns.inode, ns_type, id, true, time, events);
         let mut entry = match self.table.remove(ns.inode) {
-            Some(existing) if existing.ns_type == ns_type => existing,
-            _ => NsEntry::new(ns_type, ns.inode, time, origin.clone()),
+            Some(existing) => existing,
+            None => NsEntry::new(ns_type, ns.inode, time, origin.clone()),
         };
         entry.origin = origin;
         entry.created_ns = Some(time);
@@ -269,14 +332,51 @@ impl Tracker {
         self.table.insert(entry);
     }
 
+    /// Ends the entry at `inode` when a record shows that the inode now
+    /// belongs to another namespace: another type or kernel id, or, for a
+    /// creation without ids, an entry left without members.
+    fn end_if_reused(
+        &mut self,
+        inode: u32,
+        ns_type: NsType,
+        id: Option<u64>,
+        creation: bool,
+        time: u64,
+        events: &mut Vec<Event>,
+    ) {
+        let Some(existing) = self.table.get(inode) else {
+            return;
+        };
+        let reused = existing.ns_type != ns_type
+            || match (existing.id, id) {
+                (Some(old), Some(new)) => old != new,
+                _ => creation && existing.members.is_empty(),
+            };
+        if !reused {
+            return;
+        }
+        if let Some(old) = self.table.remove(inode) {
+            let ended = old.empty_since_ns.unwrap_or(time).min(time);
+            events.push(self.lifetime_event(
+                EventKind::NsDestroy,
+                &old,
+                ended,
+                Some(ended),
+                Some("inferred"),
+            ));
+        }
+    }
+
     /// Returns the inodes of `set`, adding entries for namespaces not yet
     /// known (created before start, or by a record that was lost).
-    fn known_slots(&mut self, set: &NsSet, time: u64) -> Slots {
+    fn known_slots(&mut self, set: &NsSet, time: u64, events: &mut Vec<Event>) -> Slots {
         let slots = inodes(set);
         for (slot, ns) in set.ns.iter().enumerate() {
             if ns.inode == 0 {
                 continue;
             }
+            let id = (ns.id != 0).then_some(ns.id);
+            self.end_if_reused(ns.inode, SLOT_TYPES[slot], id, false, time, events);
             match self.table.get_mut(ns.inode) {
                 Some(entry) => apply_ref(entry, ns),
                 None => {
@@ -291,7 +391,11 @@ impl Tracker {
 
     /// Moves task `tid` to the namespaces in `slots`.
     fn move_task(&mut self, tid: u32, slots: Slots, time: u64) {
-        let old = self.tasks.set(tid, slots).map(|s| distinct(&s)).unwrap_or_default();
+        let old = self
+            .tasks
+            .set(tid, slots)
+            .map(|s| distinct(&s))
+            .unwrap_or_default();
         let new = distinct(&slots);
         for inode in old.iter().filter(|i| !new.contains(i)) {
             if let Some(entry) = self.table.get_mut(*inode) {

@@ -105,7 +105,11 @@ pub fn scan(details: bool) -> Snapshot {
                 }
             }
             if slots.iter().any(|&inode| inode != 0) {
-                snapshot.tasks.push(TaskSnapshot { tgid: pid, tid, slots });
+                snapshot.tasks.push(TaskSnapshot {
+                    tgid: pid,
+                    tid,
+                    slots,
+                });
             }
         }
 
@@ -140,7 +144,10 @@ pub fn scan(details: bool) -> Snapshot {
                 continue;
             };
             let mount_point = unescape_mountinfo(mount_point);
-            if seen_mounts.insert((inode, mount_point.clone()), ()).is_some() {
+            if seen_mounts
+                .insert((inode, mount_point.clone()), ())
+                .is_some()
+            {
                 continue;
             }
             snapshot.pins.entry(inode).or_default().push(Pin {
@@ -148,15 +155,18 @@ pub fn scan(details: bool) -> Snapshot {
                 pid: Some(pid),
                 detail: mount_point.clone(),
             });
-            openers
-                .entry(inode)
-                .or_insert((ns_type, PathBuf::from(format!("/proc/{pid}/root{mount_point}"))));
+            openers.entry(inode).or_insert((
+                ns_type,
+                PathBuf::from(format!("/proc/{pid}/root{mount_point}")),
+            ));
         }
     }
 
     if details {
         for (inode, (ns_type, path)) in openers {
-            snapshot.namespaces.insert(inode, read_details(ns_type, inode, &path));
+            snapshot
+                .namespaces
+                .insert(inode, read_details(ns_type, inode, &path));
         }
     }
     snapshot
@@ -168,8 +178,14 @@ fn unescape_mountinfo(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() + 0 && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-            let value = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len() + 0
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let value =
+                (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(value);
             i += 4;
         } else {
@@ -220,7 +236,9 @@ fn related_inode(fd: i32, request: libc::c_ulong) -> Option<u32> {
     // SAFETY: the ioctl returned a new fd that nothing else owns.
     let related = unsafe { OwnedFd::from_raw_fd(related) };
     let file = File::from(related);
-    file.metadata().ok().and_then(|m| u32::try_from(m.ino()).ok())
+    file.metadata()
+        .ok()
+        .and_then(|m| u32::try_from(m.ino()).ok())
 }
 
 #[cfg(test)]
@@ -229,7 +247,10 @@ mod tests {
 
     #[test]
     fn link_parsed() {
-        assert_eq!(parse_link("net:[4026531840]"), Some((NsType::Net, 4_026_531_840)));
+        assert_eq!(
+            parse_link("net:[4026531840]"),
+            Some((NsType::Net, 4_026_531_840))
+        );
         assert_eq!(parse_link("pid_for_children:[1]"), None);
         assert_eq!(parse_link("socket:[123]"), None);
         assert_eq!(parse_link("net:[x]"), None);
@@ -246,7 +267,11 @@ mod tests {
     fn own_namespaces_found() {
         let snapshot = scan(true);
         let me = std::process::id();
-        let task = snapshot.tasks.iter().find(|t| t.tid == me).expect("this process in /proc");
+        let task = snapshot
+            .tasks
+            .iter()
+            .find(|t| t.tid == me)
+            .expect("this process in /proc");
         let net = fs::read_link("/proc/self/ns/net").unwrap();
         let (_, inode) = parse_link(net.to_str().unwrap()).unwrap();
         assert_eq!(task.slots[5], inode);

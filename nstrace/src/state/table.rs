@@ -75,7 +75,12 @@ impl NsEntry {
     pub fn key(&self) -> String {
         match self.id {
             Some(id) => format!("{}:id:{id}", self.ns_type),
-            None => format!("{}:{}@{}", self.ns_type, self.inode, self.created_ns.unwrap_or(self.first_seen_ns)),
+            None => format!(
+                "{}:{}@{}",
+                self.ns_type,
+                self.inode,
+                self.created_ns.unwrap_or(self.first_seen_ns)
+            ),
         }
     }
 }
@@ -108,15 +113,17 @@ impl Table {
         self.entries.len()
     }
 
-
     pub fn values(&self) -> impl Iterator<Item = &NsEntry> {
         self.entries.values()
     }
 
-
     /// Inodes of namespaces without members.
     pub fn empty(&self) -> Vec<u32> {
-        self.entries.values().filter(|e| e.members.is_empty()).map(|e| e.inode).collect()
+        self.entries
+            .values()
+            .filter(|e| e.members.is_empty())
+            .map(|e| e.inode)
+            .collect()
     }
 
     /// Removes and returns every entry, for the final records.

@@ -30,7 +30,6 @@ impl Tasks {
     pub fn len(&self) -> usize {
         self.slots.len()
     }
-
 }
 
 /// The distinct non-zero inodes of `slots`: a task counts once as a

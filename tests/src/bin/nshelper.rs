@@ -21,6 +21,8 @@ const USAGE: &str = "usage:
                                          switch to that uid and gid after opening
   nshelper setns-badfd FD [NSTYPE]        setns on FD, which must not be open
   nshelper setns-file PATH                setns on a regular file
+  nshelper churn COUNT FLAGS              COUNT times in turn: fork a child that
+                                         calls unshare(FLAGS) and exits
 FLAGS and NSTYPE are comma-separated CLONE_NEW* names in lower case without
 the CLONE_ prefix (newns, newuts, newipc, newpid, newnet, newuser, newcgroup,
 newtime), or 0 for none.";
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Some("setns-fd") => setns_fd(&args[1..]),
         Some("setns-badfd") => setns_badfd(&args[1..]),
         Some("setns-file") => setns_file(&args[1..]),
+        Some("churn") => churn(&args[1..]),
         Some(other) => Err(Failure::Usage(format!("unknown subcommand {other:?}"))),
         None => Err(Failure::Usage("missing subcommand".to_string())),
     };
@@ -233,6 +236,38 @@ fn setns_file(args: &[String]) -> Result<ExitCode, Failure> {
 }
 
 /// Calls setns and prints `ok` or the errno name.
+fn churn(args: &[String]) -> Result<ExitCode, Failure> {
+    let [count, flags] = args else {
+        return Err(Failure::Usage("churn takes COUNT FLAGS".to_string()));
+    };
+    let count: u32 = count
+        .parse()
+        .map_err(|_| Failure::Usage(format!("invalid COUNT {count:?}")))?;
+    let flags = parse_flags(flags)?;
+    for round in 0..count {
+        // SAFETY: the child only calls unshare and _exit, which are
+        // async-signal-safe, before it ends.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                // SAFETY: unshare takes flags only; _exit never returns.
+                let status = unsafe { libc::unshare(flags) };
+                unsafe { libc::_exit(i32::from(status != 0)) };
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, 0)) => {}
+                other => {
+                    return Err(Failure::Setup(format!(
+                        "round {round}: child ended with {other:?}"
+                    )));
+                }
+            },
+            Err(error) => return Err(Failure::Setup(format!("fork failed: {error}"))),
+        }
+    }
+    println!("ok");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn setns_and_report(fd: libc::c_int, nstype: libc::c_int) -> ExitCode {
     // SAFETY: setns takes two integers; an invalid fd only makes it fail.
     let ret = unsafe { libc::setns(fd, nstype) };
