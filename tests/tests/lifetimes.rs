@@ -1,7 +1,12 @@
 //! Namespace lifetimes: `ns_destroy` for namespaces that end, pins that
 //! keep them alive, owner chains, and namespaces that existed at start.
 
-use std::{os::unix::fs::MetadataExt, process::Command, thread, time::Duration};
+use std::{
+    os::{fd::AsRawFd, unix::fs::MetadataExt},
+    process::Command,
+    thread,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use nstrace_tests::{
@@ -60,7 +65,6 @@ fn parent_user_ns(path: &str) -> u64 {
         // SAFETY: the ioctl returned a new fd that nothing else owns.
         unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(parent) }
     };
-    use std::os::fd::AsRawFd;
     let outer = parent(file.as_raw_fd());
     let grandparent = parent(outer.as_raw_fd());
     assert_eq!(

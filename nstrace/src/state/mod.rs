@@ -377,13 +377,12 @@ impl Tracker {
             }
             let id = (ns.id != 0).then_some(ns.id);
             self.end_if_reused(ns.inode, SLOT_TYPES[slot], id, false, time, events);
-            match self.table.get_mut(ns.inode) {
-                Some(entry) => apply_ref(entry, ns),
-                None => {
-                    let mut entry = NsEntry::new(SLOT_TYPES[slot], ns.inode, time, unknown());
-                    apply_ref(&mut entry, ns);
-                    self.table.insert(entry);
-                }
+            if let Some(entry) = self.table.get_mut(ns.inode) {
+                apply_ref(entry, ns);
+            } else {
+                let mut entry = NsEntry::new(SLOT_TYPES[slot], ns.inode, time, unknown());
+                apply_ref(&mut entry, ns);
+                self.table.insert(entry);
             }
         }
         slots

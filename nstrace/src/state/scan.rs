@@ -2,7 +2,7 @@
 //! files and bind mounts that hold namespaces, as `lsns` finds them.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fs::{self, File},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     os::unix::fs::MetadataExt,
@@ -90,7 +90,7 @@ pub fn scan(details: bool) -> Snapshot {
     let mut snapshot = Snapshot::default();
     // A path through which each namespace can be opened, for the details.
     let mut openers: HashMap<u32, (NsType, PathBuf)> = HashMap::new();
-    let mut seen_mounts: HashMap<(u32, String), ()> = HashMap::new();
+    let mut seen_mounts: HashSet<(u32, String)> = HashSet::new();
 
     for pid in numeric_entries(Path::new("/proc")) {
         let proc_dir = PathBuf::from(format!("/proc/{pid}"));
@@ -144,10 +144,7 @@ pub fn scan(details: bool) -> Snapshot {
                 continue;
             };
             let mount_point = unescape_mountinfo(mount_point);
-            if seen_mounts
-                .insert((inode, mount_point.clone()), ())
-                .is_some()
-            {
+            if !seen_mounts.insert((inode, mount_point.clone())) {
                 continue;
             }
             snapshot.pins.entry(inode).or_default().push(Pin {
@@ -179,7 +176,7 @@ fn unescape_mountinfo(field: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\'
-            && i + 3 < bytes.len() + 0
+            && i + 3 < bytes.len()
             && bytes[i + 1..i + 4]
                 .iter()
                 .all(|b| (b'0'..=b'7').contains(b))
