@@ -166,7 +166,9 @@ pub struct ExecRecord {
     pub task: Task,
     /// Bytes of `filename` in use, including the final NUL.
     pub filename_len: u32,
-    pub _pad: u32,
+    /// Thread id before the exec. A non-leader thread that calls execve
+    /// takes over the thread group id, so this differs from `header.tid`.
+    pub old_tid: u32,
     /// `linux_binprm->filename`, the path as given to execve.
     pub filename: [u8; EXEC_FILENAME_LEN],
 }

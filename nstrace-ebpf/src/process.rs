@@ -52,6 +52,7 @@ pub fn sched_process_fork(ctx: BtfTracePointContext) -> u32 {
 /// struct linux_binprm *bprm)`, called in the task after a successful exec.
 #[btf_tracepoint(function = "sched_process_exec")]
 pub fn sched_process_exec(ctx: BtfTracePointContext) -> u32 {
+    let old_tid: i32 = ctx.arg(1);
     let bprm: *const u8 = ctx.arg(2);
     let Some(mut entry) = emit::reserve::<ExecRecord>(kind::EXEC) else {
         return 0;
@@ -61,7 +62,7 @@ pub fn sched_process_exec(ctx: BtfTracePointContext) -> u32 {
     record.header = emit::header(kind::EXEC);
     let task = unsafe { bpf_get_current_task() } as *const u8;
     read_current_task(task, &mut record.task);
-    record._pad = 0;
+    record.old_tid = old_tid as u32;
     let len = read_exec_filename(bprm, &mut record.filename);
     record.filename_len = if len as usize > EXEC_FILENAME_LEN {
         EXEC_FILENAME_LEN as u32

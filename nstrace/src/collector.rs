@@ -329,6 +329,25 @@ impl Session {
         if self.write_all(events)? {
             return Ok(true);
         }
+        self.resync()
+    }
+
+    /// Rebuilds the namespace state from a scan of `/proc` after the
+    /// kernel lost records, so that later lifetimes rest on what exists.
+    fn resync(&mut self) -> anyhow::Result<bool> {
+        if self.drain()? {
+            return Ok(true);
+        }
+        let snapshot = scan::scan(false);
+        let events = self.tracker.resync(&snapshot, Clock::boot_now());
+        info!(
+            "resync: state rebuilt from /proc after a loss: {} tasks, {} namespaces ended",
+            snapshot.tasks.len(),
+            events.len()
+        );
+        if self.write_all(events)? {
+            return Ok(true);
+        }
         self.flush()
     }
 

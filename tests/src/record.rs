@@ -300,6 +300,8 @@ pub struct Lifetime {
     #[serde(default)]
     pub pins: Vec<Pin>,
     pub precision: Option<String>,
+    #[serde(default)]
+    pub loss_affected: bool,
 }
 
 /// Returns the one record that matches `predicate`. Fails the test, with

@@ -281,6 +281,10 @@ pub struct Lifetime {
     /// member left and no pin was found). Absent on `ns_seen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precision: Option<&'static str>,
+    /// True when records were lost while the namespace lived, so that
+    /// members, times or the end may be off; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub loss_affected: bool,
 }
 
 /// Sizes of the collector's tables.

@@ -200,6 +200,17 @@ impl Tracker {
                     }
                 }
             }
+            Record::Exec(r) if r.old_tid != r.header.tid && r.old_tid != 0 => {
+                // A non-leader thread exec'd and now has the leader's id.
+                if let Some(slots) = self.tasks.remove(r.old_tid) {
+                    self.move_task(r.header.tid, slots, r.header.time_ns);
+                    for inode in distinct(&slots) {
+                        if let Some(entry) = self.table.get_mut(inode) {
+                            entry.remove_member(r.old_tid, r.header.time_ns);
+                        }
+                    }
+                }
+            }
             Record::NsFree(r) => {
                 if let Some(entry) = self.table.remove(r.inode) {
                     let time = r.header.time_ns;
@@ -249,6 +260,11 @@ impl Tracker {
                 self.move_task(task.tid, slots, now_ns);
             }
         }
+        self.end_unheld(snapshot, now_ns)
+    }
+
+    /// Ends the namespaces without members that nothing in `snapshot` holds.
+    fn end_unheld(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
         let mut events = Vec::new();
         for inode in self.table.empty() {
             let mut pins = snapshot.pins.get(&inode).cloned().unwrap_or_default();
@@ -277,6 +293,46 @@ impl Tracker {
                 ));
             }
         }
+        events
+    }
+
+    /// Rebuilds the state from a fresh scan after the kernel lost records:
+    /// tasks the scan no longer shows have exited, tasks it shows are put
+    /// in the namespaces it shows, and every namespace alive now is marked
+    /// as affected by the loss. Namespaces that nothing holds any more end
+    /// with precision `inferred`.
+    pub fn resync(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
+        let live: std::collections::HashSet<u32> = snapshot.tasks.iter().map(|t| t.tid).collect();
+        for tid in self.tasks.tids() {
+            if live.contains(&tid) {
+                continue;
+            }
+            if let Some(slots) = self.tasks.remove(tid) {
+                for inode in distinct(&slots) {
+                    if let Some(entry) = self.table.get_mut(inode) {
+                        entry.remove_member(tid, now_ns);
+                    }
+                }
+            }
+        }
+        let mut events = Vec::new();
+        for task in &snapshot.tasks {
+            for (slot, &inode) in task.slots.iter().enumerate() {
+                if inode == 0 {
+                    continue;
+                }
+                self.end_if_reused(inode, SLOT_TYPES[slot], None, false, now_ns, &mut events);
+                if self.table.get(inode).is_none() {
+                    self.table
+                        .insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
+                }
+            }
+            self.move_task(task.tid, task.slots, now_ns);
+        }
+        for entry in self.table.values_mut() {
+            entry.loss_affected = true;
+        }
+        events.extend(self.end_unheld(snapshot, now_ns));
         events
     }
 
@@ -438,6 +494,7 @@ impl Tracker {
             peak_members: entry.peak,
             pins: entry.pins.clone(),
             precision,
+            loss_affected: entry.loss_affected,
         });
         self.translator.event(kind, time_ns, body)
     }

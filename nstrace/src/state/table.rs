@@ -30,6 +30,9 @@ pub struct NsEntry {
     pub empty_since_ns: Option<u64>,
     /// Pins found by the last scan, while it has no members.
     pub pins: Vec<Pin>,
+    /// Whether records were lost while it lived, so that its members,
+    /// times or end may be off.
+    pub loss_affected: bool,
 }
 
 impl NsEntry {
@@ -48,6 +51,7 @@ impl NsEntry {
             peak: 0,
             empty_since_ns: None,
             pins: Vec::new(),
+            loss_affected: false,
         }
     }
 
@@ -111,6 +115,10 @@ impl Table {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut NsEntry> {
+        self.entries.values_mut()
     }
 
     pub fn values(&self) -> impl Iterator<Item = &NsEntry> {

@@ -27,6 +27,11 @@ impl Tasks {
         self.slots.remove(&tid)
     }
 
+    /// Thread ids of all live tasks.
+    pub fn tids(&self) -> Vec<u32> {
+        self.slots.keys().copied().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.slots.len()
     }
