@@ -41,6 +41,11 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub health_interval: f64,
 
+    /// Read the kernel's BTF from FILE instead of /sys/kernel/btf/vmlinux,
+    /// for kernels that do not publish it.
+    #[arg(long, value_name = "FILE", default_value = crate::probe::KERNEL_BTF)]
+    pub btf: PathBuf,
+
     /// Size of the kernel ring buffer in bytes: a power of two and a
     /// multiple of the page size.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
@@ -55,6 +60,7 @@ pub struct Config {
     pub filter: Filter,
     pub ring_buffer_bytes: u32,
     pub health_interval: Duration,
+    pub btf: PathBuf,
 }
 
 impl Args {
@@ -103,6 +109,7 @@ impl Args {
             },
             ring_buffer_bytes: size,
             health_interval,
+            btf: self.btf,
         })
     }
 }

@@ -20,6 +20,7 @@ use crate::{
         event::{Body, Event, EventKind, Health, Loss, Start, Stop},
         sink::Sink,
     },
+    privilege,
     probe::{self, Probe},
     state::{scan, Tracker},
     translate::Translator,
@@ -83,7 +84,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         nsfs_dev: nsfs_device(),
     };
 
-    let mut probe = probe::load(config.ring_buffer_bytes)?;
+    let mut probe = probe::load(config.ring_buffer_bytes, &config.btf)?;
     let ring = RingBuf::try_from(
         probe
             .ebpf
@@ -151,6 +152,7 @@ impl Session {
         if self.write_all(seen)? || self.flush()? {
             return Ok(());
         }
+        privilege::drop_after_attach()?;
 
         let ending = self.trace_loop().await?;
         if matches!(ending, Ending::BrokenPipe) {

@@ -16,6 +16,7 @@ pub mod flags;
 pub mod namespace;
 pub mod offsets;
 pub mod output;
+pub mod privilege;
 pub mod probe;
 pub mod state;
 pub mod translate;

@@ -9,7 +9,7 @@ use aya::{
 };
 use log::{debug, info, warn};
 
-use crate::{btf::Btf, offsets, output::event::HookStatus, state::Precision};
+use crate::{btf::Btf, offsets, output::event::HookStatus, privilege, state::Precision};
 
 /// The eBPF object, built by `cargo xtask build` and embedded at compile
 /// time; empty when the build had none.
@@ -49,15 +49,30 @@ pub struct Probe {
     pub logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
-/// Loads the programs with offsets from this kernel's BTF and a ring
-/// buffer of `ring_buffer_bytes`, then attaches every hook it can.
-pub fn load(ring_buffer_bytes: u32) -> anyhow::Result<Probe> {
+/// Where the running kernel publishes its BTF.
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// Loads the programs with offsets from the kernel's BTF (at `btf_path`)
+/// and a ring buffer of `ring_buffer_bytes`, then attaches every hook it
+/// can.
+pub fn load(ring_buffer_bytes: u32, btf_path: &Path) -> anyhow::Result<Probe> {
     if EBPF_OBJECT.is_empty() {
         bail!("this nstrace binary was built without its eBPF object; build it with `cargo xtask build`");
     }
-    let btf = Btf::from_sys_fs().context(
-        "reading the kernel's BTF failed; nstrace needs a kernel built with CONFIG_DEBUG_INFO_BTF",
-    )?;
+    privilege::check_load()?;
+    let btf = Btf::from_file(btf_path).with_context(|| {
+        format!(
+            "reading kernel BTF from {} failed; nstrace needs a kernel built with CONFIG_DEBUG_INFO_BTF, or a BTF file for this kernel given with --btf",
+            btf_path.display()
+        )
+    })?;
+    match aya::sys::is_map_supported(aya::maps::MapType::RingBuf) {
+        Ok(true) => {}
+        Ok(false) => bail!(
+            "this kernel has no BPF ring buffer map (added in Linux 5.8), which nstrace needs"
+        ),
+        Err(error) => bail!("probing for BPF ring buffer support failed: {error}"),
+    }
     let offsets = offsets::resolve(&btf).context("finding kernel struct offsets in BTF failed")?;
     debug!("offsets: {offsets:?}");
     let namespace_ids = offsets.ns_common_ns_id != nstrace_common::offsets::ABSENT;
