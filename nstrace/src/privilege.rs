@@ -38,7 +38,7 @@ pub fn check_load() -> anyhow::Result<()> {
 }
 
 /// Drops every capability but [`KEPT`] from the effective, permitted,
-/// inheritable and bounding sets, and sets no_new_privs.
+/// inheritable and bounding sets, and sets `no_new_privs`.
 pub fn drop_after_attach() -> anyhow::Result<()> {
     let permitted = caps::read(None, CapSet::Permitted)
         .context("reading this process's capabilities failed")?;
