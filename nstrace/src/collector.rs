@@ -50,7 +50,7 @@ struct Counts {
     lost: [u64; kind::COUNT as usize],
 }
 
-/// Why the loop ended.
+/// Reason the loop ended.
 enum Ending {
     Signal,
     Duration,
@@ -279,7 +279,8 @@ impl Session {
         Ok(false)
     }
 
-    /// Scans `/proc` for what holds namespaces left without members.
+    /// Scans `/proc` for fds, bind mounts and tasks that keep namespaces
+    /// without members alive.
     fn scan(&mut self) -> anyhow::Result<bool> {
         // Records written before the scan must be applied first, so that a
         // task the scan finds is not taken for one the records missed.

@@ -49,7 +49,7 @@ pub struct Probe {
     pub logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
-/// Where the running kernel publishes its BTF.
+/// Path of the running kernel's BTF.
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// Loads the programs with offsets from the kernel's BTF (at `btf_path`)

@@ -1,10 +1,11 @@
 //! Namespace state: turns records into lifetimes.
 //!
 //! The tracker keeps the live namespaces and the namespaces of each live
-//! task. Creation, entry and exit records move tasks between namespaces;
-//! a namespace ends when the kernel reports its inode freed (`exact`), or,
-//! where no hook on the free path attaches, when it has no member task and
-//! a scan of `/proc` finds nothing else holding it (`inferred`).
+//! task. Creation, entry and exit records move tasks between namespaces.
+//! A namespace ends when the kernel reports its inode freed (`exact`).
+//! Where no hook on the free path attaches, it ends when it has no member
+//! task and a scan of `/proc` finds no fd, bind mount or dependent
+//! namespace that keeps it alive (`inferred`).
 
 pub mod scan;
 mod table;
@@ -45,7 +46,7 @@ const SLOT_TYPES: [NsType; NS_SLOTS] = [
     NsType::Time,
 ];
 
-/// How destruction is found.
+/// Source of namespace destruction times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
     /// A hook on the kernel's free path reports each freed namespace.
@@ -277,7 +278,7 @@ impl Tracker {
             }
             if let Some(entry) = self.table.remove(inode) {
                 // A namespace that an earlier scan found pinned lost its
-                // last pin between that scan and this one; otherwise it
+                // last pin after that scan, so it ends now. Otherwise it
                 // ended when its last member left.
                 let destroyed = if entry.pins.is_empty() {
                     entry.empty_since_ns.unwrap_or(now_ns)
@@ -296,10 +297,10 @@ impl Tracker {
         events
     }
 
-    /// Rebuilds the state from a fresh scan after the kernel lost records:
-    /// tasks the scan no longer shows have exited, tasks it shows are put
-    /// in the namespaces it shows, and every namespace alive now is marked
-    /// as affected by the loss. Namespaces that nothing holds any more end
+    /// Rebuilds the state from a fresh scan after the kernel lost records.
+    /// Tasks missing from the scan have exited, and tasks in it are put in
+    /// the namespaces it shows. Every namespace alive now is marked as
+    /// affected by the loss, and those left without members or pins end
     /// with precision `inferred`.
     pub fn resync(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
         let live: std::collections::HashSet<u32> = snapshot.tasks.iter().map(|t| t.tid).collect();
@@ -361,9 +362,10 @@ impl Tracker {
     }
 
     /// Records a namespace created at `time`. An entry for the same inode
-    /// is the same namespace when the kernel ids match, or, without ids,
-    /// when it still has members (a scan at start raced the creation);
-    /// otherwise the inode was reused and the old namespace has ended.
+    /// is the same namespace when the kernel ids match. Without ids, it is
+    /// the same when it still has members, because a scan at start raced
+    /// the creation. Otherwise the inode was reused and the old namespace
+    /// has ended.
     fn create(
         &mut self,
         ns_type: NsType,

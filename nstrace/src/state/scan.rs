@@ -52,11 +52,11 @@ pub struct NsDetails {
     pub parent: Option<u32>,
 }
 
-/// What a scan found.
+/// Result of a scan.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub tasks: Vec<TaskSnapshot>,
-    /// Namespaces by inode; filled only when the scan asks for details.
+    /// Namespaces by inode, filled only by a scan with details.
     pub namespaces: HashMap<u32, NsDetails>,
     /// nsfs files and bind mounts, by the inode of the namespace they hold.
     pub pins: HashMap<u32, Vec<Pin>>,

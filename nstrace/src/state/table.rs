@@ -7,7 +7,7 @@ use crate::{
     output::event::{Origin, Pin},
 };
 
-/// What nstrace knows of one live namespace.
+/// State of one live namespace.
 #[derive(Clone, Debug)]
 pub struct NsEntry {
     pub ns_type: NsType,
@@ -74,8 +74,8 @@ impl NsEntry {
         false
     }
 
-    /// A key unique on this boot: the kernel id, else inode and the time
-    /// nstrace first knew of it.
+    /// Returns a key unique on this boot: the kernel id, else the inode and
+    /// the creation or first-seen time.
     pub fn key(&self) -> String {
         match self.id {
             Some(id) => format!("{}:id:{id}", self.ns_type),

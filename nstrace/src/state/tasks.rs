@@ -37,8 +37,8 @@ impl Tasks {
     }
 }
 
-/// The distinct non-zero inodes of `slots`: a task counts once as a
-/// member of a namespace that fills two of its slots.
+/// Returns the distinct non-zero inodes of `slots`, so that a task counts
+/// once as a member of a namespace that fills two of its slots.
 pub fn distinct(slots: &Slots) -> Vec<u32> {
     let mut inodes: Vec<u32> = slots.iter().copied().filter(|&inode| inode != 0).collect();
     inodes.sort_unstable();
