@@ -11,6 +11,7 @@
 mod emit;
 mod kernel;
 mod maps;
+mod mounts;
 mod process;
 mod syscalls;
 

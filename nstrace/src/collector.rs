@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, io, time::Duration};
 use anyhow::Context;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use log::{error, info, warn};
-use nstrace_common::record::kind;
+use nstrace_common::record::loss;
 use tokio::{
     signal::unix::{signal, SignalKind},
     time::{interval, MissedTickBehavior},
@@ -15,7 +15,8 @@ use tokio::{
 use crate::{
     cli::Config,
     clock::Clock,
-    decode::decode,
+    decode::{decode, Record},
+    mount_tracker::MountTracker,
     output::{
         event::{Body, EventKind, Loss, Start, Stop},
         sink::Sink,
@@ -32,7 +33,15 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 const LOSS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Names of the loss counters, by index in the `LOSSES` map.
-const LOSS_NAMES: [&str; kind::COUNT as usize] = ["pending", "syscall", "fork", "exec", "exit"];
+const LOSS_NAMES: [&str; loss::SLOTS as usize] = [
+    "pending",
+    "syscall",
+    "fork",
+    "exec",
+    "exit",
+    "mount",
+    "mount_pending",
+];
 
 /// Totals for the stop record.
 #[derive(Default)]
@@ -40,7 +49,7 @@ struct Counts {
     records_read: u64,
     events_written: u64,
     decode_errors: u64,
-    lost: [u64; kind::COUNT as usize],
+    lost: [u64; loss::SLOTS as usize],
 }
 
 /// Why the loop ended.
@@ -99,12 +108,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     sink.flush().context("writing the start record failed")?;
 
     let mut counts = Counts::default();
+    let mut tracker = MountTracker::default();
     let ending = trace_loop(
         &config,
         &mut probe,
         &mut ring,
         &losses,
-        &translator,
+        (&translator, &mut tracker),
         &mut sink,
         &mut counts,
     )
@@ -124,7 +134,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     drain(
         &mut ring,
         &mut probe,
-        &translator,
+        (&translator, &mut tracker),
         &config,
         &mut sink,
         &mut counts,
@@ -162,7 +172,7 @@ async fn trace_loop(
     probe: &mut Probe,
     ring: &mut RingBuf<MapData>,
     losses: &PerCpuArray<MapData, u64>,
-    translator: &Translator,
+    (translator, tracker): (&Translator, &mut MountTracker),
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> anyhow::Result<Ending> {
@@ -186,7 +196,7 @@ async fn trace_loop(
     loop {
         tokio::select! {
             _ = drain_tick.tick() => {
-                if drain(ring, probe, translator, config, sink, counts)? {
+                if drain(ring, probe, (translator, &mut *tracker), config, sink, counts)? {
                     return Ok(Ending::BrokenPipe);
                 }
             }
@@ -227,7 +237,7 @@ fn exit_on_second_signal() {
 fn drain(
     ring: &mut RingBuf<MapData>,
     probe: &mut Probe,
-    translator: &Translator,
+    (translator, tracker): (&Translator, &mut MountTracker),
     config: &Config,
     sink: &mut Sink,
     counts: &mut Counts,
@@ -246,7 +256,13 @@ fn drain(
             }
         };
         drop(item);
-        for event in translator.translate(&record) {
+        // Mount records get their context here, where /proc is read and
+        // the fd table kept, so that translation itself stays pure.
+        let events = match (&record, tracker.observe(&record)) {
+            (Record::Mount(mount), Some(context)) => translator.mount(mount, &context),
+            _ => translator.translate(&record),
+        };
+        for event in events {
             if !config.filter.accepts(&event) {
                 continue;
             }

@@ -2,7 +2,9 @@
 
 use std::mem::size_of;
 
-use nstrace_common::record::{kind, ExecRecord, ExitRecord, ForkRecord, Header, SyscallRecord};
+use nstrace_common::record::{
+    kind, ExecRecord, ExitRecord, ForkRecord, Header, MountRecord, SyscallRecord,
+};
 use thiserror::Error;
 
 /// A record from the eBPF programs.
@@ -12,6 +14,7 @@ pub enum Record {
     Fork(Box<ForkRecord>),
     Exec(Box<ExecRecord>),
     Exit(ExitRecord),
+    Mount(Box<MountRecord>),
 }
 
 impl Record {
@@ -21,6 +24,7 @@ impl Record {
             Record::Fork(r) => &r.header,
             Record::Exec(r) => &r.header,
             Record::Exit(r) => &r.header,
+            Record::Mount(r) => &r.header,
         }
     }
 }
@@ -60,6 +64,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         kind::EXIT => read(bytes)
             .map(Record::Exit)
             .ok_or_else(|| too_short(size_of::<ExitRecord>())),
+        kind::MOUNT => read(bytes)
+            .map(|r| Record::Mount(Box::new(r)))
+            .ok_or_else(|| too_short(size_of::<MountRecord>())),
         other => Err(DecodeError::UnknownKind { kind: other }),
     }
 }
@@ -79,6 +86,7 @@ unsafe impl Plain for SyscallRecord {}
 unsafe impl Plain for ForkRecord {}
 unsafe impl Plain for ExecRecord {}
 unsafe impl Plain for ExitRecord {}
+unsafe impl Plain for MountRecord {}
 
 fn read<T: Plain>(bytes: &[u8]) -> Option<T> {
     if bytes.len() < size_of::<T>() {
@@ -160,6 +168,21 @@ mod tests {
         assert_eq!(
             decode(&to_bytes(&record)),
             Ok(Record::Fork(Box::new(record)))
+        );
+    }
+
+    #[test]
+    fn mount_round_trip() {
+        let mut record = MountRecord {
+            header: header(kind::MOUNT),
+            ..Default::default()
+        };
+        record.call.syscall = nstrace_common::record::mount_syscall::MOUNT;
+        record.call.paths[1][..4].copy_from_slice(b"/mnt");
+        record.call.path_info[1].len = 4;
+        assert_eq!(
+            decode(&to_bytes(&record)),
+            Ok(Record::Mount(Box::new(record)))
         );
     }
 

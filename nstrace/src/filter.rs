@@ -22,6 +22,7 @@ impl Filter {
         let (ns_type, process, child_pid) = match &event.body {
             Body::NsCreate(e) => (e.ns.ns_type, &e.process, e.child.as_ref().map(|c| c.pid)),
             Body::NsEnter(e) => (e.ns.ns_type, &e.process, None),
+            Body::Mount(e) => (e.ns.ns_type, &e.process, None),
             Body::Start(_) | Body::Stop(_) | Body::Loss(_) => return true,
         };
         if !self.types.is_empty() && !ns_type.is_some_and(|t| self.types.contains(&t)) {
