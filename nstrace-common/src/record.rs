@@ -209,7 +209,7 @@ pub mod mount_syscall {
 pub mod string_state {
     /// The pointer was not NULL, so a read was made.
     pub const PRESENT: u32 = 1;
-    /// The string is longer than its buffer; `len` bytes were kept.
+    /// The string is longer than its buffer, so only `len` bytes were kept.
     pub const TRUNCATED: u32 = 2;
     /// Reading user memory failed, as it does for a bad pointer.
     pub const FAULT: u32 = 4;
@@ -227,7 +227,7 @@ pub const MOUNT_NAME_LEN: usize = 256;
 pub struct StringInfo {
     /// Bytes kept, without the final NUL.
     pub len: u32,
-    /// Bits of [`string_state`]; 0 for a NULL pointer or an unused slot.
+    /// Bits of [`string_state`], or 0 for a NULL pointer or an unused slot.
     pub state: u32,
 }
 
@@ -245,8 +245,8 @@ pub struct MountAttr {
 /// What a mount syscall's entry saved and its exit added: the part of a
 /// [`MountRecord`] after the task.
 ///
-/// Strings are read at syscall entry. Which slot holds what depends on the
-/// call:
+/// Strings are read at syscall entry. The slot of each string depends on
+/// the call:
 ///
 /// | call | `paths[0]` | `paths[1]` | `name` |
 /// |---|---|---|---|
@@ -309,7 +309,7 @@ pub struct MountRecord {
 
 // The layouts are part of the wire format: no implicit padding, and sizes
 // that keep the next ring buffer record 8-byte aligned.
-const _: () = assert!(core::mem::size_of::<MountCall>() % 8 == 0);
+const _: () = assert!(core::mem::size_of::<MountCall>().is_multiple_of(8));
 const _: () = assert!(
     core::mem::size_of::<MountCall>()
         == 8 + 8 + 8 + 6 * 8 + 16 + 32 + 3 * 8 + 2 * MOUNT_PATH_LEN + MOUNT_NAME_LEN

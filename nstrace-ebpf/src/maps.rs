@@ -25,8 +25,8 @@ pub static PENDING: HashMap<u64, Pending> = HashMap::with_max_entries(16384, 0);
 #[map]
 pub static SCRATCH: PerCpuArray<Pending> = PerCpuArray::with_max_entries(1, 0);
 
-/// What a mount syscall's entry saved for its exit, keyed by `pid_tgid`.
-/// Each entry is about 8.6 KiB and the map is preallocated, so the size
+/// Mount calls in progress, keyed by `pid_tgid`: the part of the record
+/// that each entry saved for its exit. Each entry is about 8.6 KiB and the map is preallocated, so the size
 /// bounds the calls in progress at once, not the calls per second.
 #[map]
 pub static MOUNT_PENDING: HashMap<u64, MountCall> = HashMap::with_max_entries(512, 0);

@@ -210,7 +210,7 @@ pub fn sys_exit_mount(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// `umount2(name, flags)`; the tracepoint keeps the kernel's name, umount.
+/// `umount2(name, flags)`, whose tracepoint has the kernel's name, umount.
 #[tracepoint(category = "syscalls", name = "sys_enter_umount")]
 pub fn sys_enter_umount(ctx: TracePointContext) -> u32 {
     let args = args(&ctx);
@@ -273,7 +273,7 @@ pub fn sys_enter_fsconfig(ctx: TracePointContext) -> u32 {
     if let Some(pending) = begin(mount_syscall::FSCONFIG, args) {
         read_string(args[2], &mut pending.name, &mut pending.name_info);
         let command = args[1] & 0xffff_ffff;
-        // NOTE: the blob of FSCONFIG_SET_BINARY is not copied; its length
+        // NOTE: the blob of FSCONFIG_SET_BINARY is not copied. Its length
         // is in `aux` (args[4]).
         if command == FSCONFIG_SET_STRING
             || command == FSCONFIG_SET_PATH
@@ -360,7 +360,7 @@ pub fn sys_exit_open_tree(ctx: TracePointContext) -> u32 {
 }
 
 /// `open_tree_attr(dfd, filename, flags, uattr, usize)`, Linux 6.15 and
-/// later; user space attaches it only where the tracepoint exists.
+/// later. User space attaches it only where the tracepoint exists.
 #[tracepoint(category = "syscalls", name = "sys_enter_open_tree_attr")]
 pub fn sys_enter_open_tree_attr(ctx: TracePointContext) -> u32 {
     enter_path_call(&ctx, mount_syscall::OPEN_TREE_ATTR, true);

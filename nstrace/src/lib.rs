@@ -1,10 +1,12 @@
-//! nstrace: traces Linux namespace creation and entry with eBPF.
+//! nstrace: traces Linux namespace creation and entry, and mounts, with
+//! eBPF.
 //!
 //! The pipeline, in module order: [`probe`] loads the eBPF programs with
 //! field [`offsets`] read from the kernel's [`btf`]; [`collector`] drains
-//! the ring buffer; [`decode`] turns bytes into records; [`translate`]
-//! turns records into events; [`filter`] selects them; [`output`] writes
-//! them as JSON lines.
+//! the ring buffer; [`decode`] turns bytes into records.
+//! [`mount_tracker`] adds what mount records need from `/proc` and from
+//! earlier records. Then [`translate`] turns records into events;
+//! [`filter`] selects them; [`output`] writes them as JSON lines.
 
 pub mod btf;
 pub mod cli;

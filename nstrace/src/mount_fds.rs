@@ -1,9 +1,9 @@
 //! A per-process table of the fds that the new mount API returns, so that
-//! a move_mount record can say which filesystem or tree it attached.
+//! a `move_mount` record can name which filesystem or tree it attached.
 //!
 //! fsopen returns a filesystem context fd, fsconfig sets its source,
-//! fsmount turns it into a mount fd, open_tree returns a mount fd for a
-//! tree, and move_mount attaches a mount fd somewhere. The table follows
+//! fsmount turns it into a mount fd, `open_tree` returns a mount fd for a
+//! tree, and `move_mount` attaches a mount fd somewhere. The table follows
 //! these calls per process (thread group) and is bounded: at most
 //! [`MAX_PROCESSES`] processes and [`MAX_FDS`] fds each, the least recently
 //! used going first. A process's entries go when its exit record arrives.
@@ -22,7 +22,7 @@ pub const MAX_PROCESSES: usize = 1024;
 /// Fds tracked per process.
 pub const MAX_FDS: usize = 64;
 
-/// What a tracked fd was made by.
+/// Origin of a tracked fd: the call that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FdOrigin {
     /// fsopen: a filesystem context, with the `source` that fsconfig set.
@@ -37,7 +37,7 @@ pub enum FdOrigin {
         source: Option<PathText>,
         attr_flags: Vec<String>,
     },
-    /// open_tree or open_tree_attr of a path.
+    /// `open_tree` or `open_tree_attr` of a path.
     Tree {
         path: Option<PathText>,
         flags: Vec<String>,
@@ -120,7 +120,7 @@ impl MountFds {
         self.processes.len()
     }
 
-    /// Describes what move_mount attaches from mount fd `fd`, if tracked.
+    /// Describes what `move_mount` attaches from mount fd `fd`, if tracked.
     pub fn attached(&self, tgid: u32, fd: i32) -> Option<Attached> {
         match self.get(tgid, fd)? {
             FdOrigin::FsMount {
@@ -153,13 +153,13 @@ impl MountFds {
 mod tests {
     use super::*;
 
-    fn text(value: &str) -> Option<PathText> {
-        Some(PathText::new(value.as_bytes(), false))
+    fn text(value: &str) -> PathText {
+        PathText::new(value.as_bytes(), false)
     }
 
     fn context(fstype: &str) -> FdOrigin {
         FdOrigin::FsContext {
-            fstype: text(fstype),
+            fstype: Some(text(fstype)),
             source: None,
         }
     }
@@ -185,8 +185,8 @@ mod tests {
         let attached = table.attached(10, 4).unwrap();
         assert_eq!(attached.kind, "fsmount");
         assert_eq!(attached.fs_fd, Some(3));
-        assert_eq!(attached.fstype, text("tmpfs"));
-        assert_eq!(attached.source, text("scratch"));
+        assert_eq!(attached.fstype, Some(text("tmpfs")));
+        assert_eq!(attached.source, Some(text("scratch")));
         assert_eq!(table.attached(11, 4), None, "another process's fd 4");
         assert_eq!(table.attached(10, 3), None, "a context is not a mount");
     }
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn processes_bounded() {
         let mut table = MountFds::default();
-        for tgid in 0..u32::try_from(MAX_PROCESSES).unwrap() + 1 {
+        for tgid in 0..=u32::try_from(MAX_PROCESSES).unwrap() {
             table.insert(tgid, 3, context("tmpfs"));
         }
         assert_eq!(table.process_count(), MAX_PROCESSES);

@@ -119,7 +119,7 @@ const FSCONFIG_COMMANDS: [&str; 9] = [
 /// directory.
 pub const AT_FDCWD: i32 = -100;
 
-/// Names the bits of `flags` found in `table`; a bit without a name is
+/// Names the bits of `flags` found in `table`. A bit without a name is
 /// shown in hex, so no set bit is hidden.
 fn bit_names(table: &[(u64, &str)], flags: u64) -> Vec<String> {
     let mut names = Vec::new();
@@ -177,8 +177,8 @@ pub fn at_flag_names(flags: u64) -> Vec<String> {
 /// Names `MOUNT_ATTR_*` bits. The access time field is named by its value
 /// (`MOUNT_ATTR_NOATIME`, `MOUNT_ATTR_STRICTATIME`), or
 /// `MOUNT_ATTR__ATIME` when all its bits are set, as in an `attr_clr`
-/// that resets it; 0 in the field is `MOUNT_ATTR_RELATIME`, the default,
-/// and gets no name.
+/// that resets it. A 0 in the field is `MOUNT_ATTR_RELATIME`, the
+/// default, and gets no name.
 pub fn mount_attr_names(attr: u64) -> Vec<String> {
     let mut names = bit_names(MOUNT_ATTR_FLAGS, attr & !MOUNT_ATTR_ATIME_MASK);
     match attr & MOUNT_ATTR_ATIME_MASK {
@@ -196,8 +196,8 @@ pub fn propagation_names(propagation: u64) -> Vec<String> {
     bit_names(PROPAGATION_FLAGS, propagation)
 }
 
-/// Names an `fsconfig` command, such as `FSCONFIG_SET_STRING`; the number
-/// itself when unknown.
+/// Names an `fsconfig` command, such as `FSCONFIG_SET_STRING`, or returns
+/// the number itself when unknown.
 pub fn fsconfig_command_name(command: u32) -> String {
     usize::try_from(command)
         .ok()

@@ -12,7 +12,7 @@ use crate::{
     translate::{fd_arg, name_slot, path_slot, relative_dirfd, MountContext},
 };
 
-/// `MOVE_MOUNT_F_EMPTY_PATH`: move_mount's `from` is the fd itself.
+/// `MOVE_MOUNT_F_EMPTY_PATH`: `move_mount`'s `from` is the fd itself.
 const MOVE_MOUNT_F_EMPTY_PATH: u64 = 0x4;
 /// `FSCONFIG_SET_STRING`.
 const FSCONFIG_SET_STRING: u64 = 1;

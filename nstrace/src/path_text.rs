@@ -1,7 +1,7 @@
 //! Paths and other strings from a traced caller's memory, in a form that
 //! JSON carries losslessly.
 //!
-//! Valid UTF-8 is kept as text; serde_json escapes quotes, backslashes,
+//! Valid UTF-8 is kept as text, and `serde_json` escapes quotes, backslashes,
 //! newlines and other control characters. Any other bytes are written as
 //! standard base64 with `"encoding":"base64"`, so that no byte is lost or
 //! replaced.
@@ -35,11 +35,11 @@ pub struct PathText {
 /// The directory that a relative path of a call is resolved against.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RelativeTo {
-    /// The directory fd argument; -100 (`AT_FDCWD`) for the working
+    /// The directory fd argument, or -100 (`AT_FDCWD`) for the working
     /// directory.
     pub dirfd: i32,
     /// The directory's path, read from `/proc/PID/cwd` or `/proc/PID/fd/N`
-    /// when the record was processed; absent when that failed.
+    /// when the record was processed. Absent when that read failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory: Option<Box<PathText>>,
     /// Always true when `directory` is present: it was read after the
@@ -86,8 +86,9 @@ impl PathText {
         ))
     }
 
-    /// Whether the path is relative: it does not start with `/`. An empty
-    /// path, which with `AT_EMPTY_PATH` means the dirfd itself, counts.
+    /// Returns whether the path is relative: it does not start with `/`.
+    /// An empty path, which with `AT_EMPTY_PATH` means the dirfd itself,
+    /// counts.
     pub fn is_relative(bytes: &[u8]) -> bool {
         bytes.first() != Some(&b'/')
     }

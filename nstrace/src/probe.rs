@@ -158,7 +158,7 @@ fn attach_tracepoint(ebpf: &mut Ebpf, name: &str) -> HookStatus {
 }
 
 /// Attaches the entry and exit programs of mount syscall `call` when the
-/// kernel has its tracepoints; otherwise, or when attaching fails, adds a
+/// kernel has its tracepoints. When it has none, or attaching fails, adds a
 /// line to `unavailable`.
 fn attach_mount_hooks(
     ebpf: &mut Ebpf,
@@ -169,7 +169,7 @@ fn attach_mount_hooks(
 ) {
     let enter = format!("sys_enter_{call}");
     if !tracepoint_exists("syscalls", &enter) {
-        info!("tracepoint syscalls/{enter} not found; {call} calls are not traced");
+        info!("tracepoint syscalls/{enter} not found, so {call} calls are not traced");
         unavailable.push(format!(
             "{call} ({version}): no syscall tracepoint, so these calls are not traced"
         ));
@@ -185,7 +185,7 @@ fn attach_mount_hooks(
     }
 }
 
-/// Whether tracefs lists tracepoint `category/name`.
+/// Returns whether tracefs lists tracepoint `category/name`.
 fn tracepoint_exists(category: &str, name: &str) -> bool {
     ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
         .iter()

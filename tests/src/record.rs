@@ -99,7 +99,7 @@ impl Record {
 pub enum Event {
     NsCreate(NsCreate),
     NsEnter(NsEnter),
-    Mount(Mount),
+    Mount(Box<Mount>),
     Start(Value),
     Stop(Stop),
     Loss(Value),

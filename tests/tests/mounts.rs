@@ -70,18 +70,15 @@ impl MountRun {
         assert_eq!(names, expected, "mount records by pid {}:\n{all}", self.pid);
         for (mount, call) in mounts.iter().zip(&self.calls) {
             let line = format!("{mount:?} for {call:?}");
-            match &call.ret {
-                Some(ret) => {
-                    assert_eq!(mount.outcome, Outcome::Success, "{line}");
-                    assert_eq!(mount.syscall.ret, *ret, "{line}");
-                    assert_eq!(mount.error, None, "{line}");
-                }
-                None => {
-                    assert_eq!(mount.outcome, Outcome::Failure, "{line}");
-                    let error = mount.error.as_ref().expect("a failed call has an error");
-                    assert_eq!(Some(&error.name), call.errno.as_ref(), "{line}");
-                    assert_eq!(mount.syscall.ret, -i64::from(error.errno), "{line}");
-                }
+            if let Some(ret) = &call.ret {
+                assert_eq!(mount.outcome, Outcome::Success, "{line}");
+                assert_eq!(mount.syscall.ret, *ret, "{line}");
+                assert_eq!(mount.error, None, "{line}");
+            } else {
+                assert_eq!(mount.outcome, Outcome::Failure, "{line}");
+                let error = mount.error.as_ref().expect("a failed call has an error");
+                assert_eq!(Some(&error.name), call.errno.as_ref(), "{line}");
+                assert_eq!(mount.syscall.ret, -i64::from(error.errno), "{line}");
             }
             assert!(mount.ns.is_type("mnt"), "{line}");
             assert_eq!(mount.ns.inode, Some(self.mnt_inode), "{line}");
@@ -287,6 +284,7 @@ fn tmpfs_mount_and_umount2() {
     );
     let mounts = run.checked_mounts();
     assert_eq!(mounts.len(), 5);
+
     let tmpfs = mounts[1];
     assert_eq!(tmpfs.syscall.flags, ["MS_NOSUID", "MS_NODEV"], "{tmpfs:?}");
     assert_path(tmpfs.fstype.as_ref(), b"tmpfs", "fstype");
@@ -297,6 +295,7 @@ fn tmpfs_mount_and_umount2() {
         "a tmpfs source is not a path: {tmpfs:?}"
     );
     assert_path(tmpfs.target.as_ref(), bytes(&target), "tmpfs target");
+
     let (plain, detach) = (mounts[2], mounts[4]);
     assert!(plain.syscall.flags.is_empty(), "{plain:?}");
     assert_path(plain.target.as_ref(), bytes(&target), "umount2 target");
@@ -411,6 +410,7 @@ fn open_tree_clone_attached() {
         "{open_tree:?}"
     );
     assert_path(open_tree.source.as_ref(), bytes(&source), "open_tree path");
+
     let tree_fd = i32::try_from(open_tree.syscall.ret).unwrap();
     let attached = move_mount
         .attached
@@ -429,6 +429,53 @@ fn open_tree_clone_attached() {
         bytes(&target),
         "move_mount target",
     );
+}
+
+#[test]
+fn open_tree_attr_read_only_copy() {
+    let scratch = ScratchDir::new("mount-open-tree-attr");
+    let source = make_dir(scratch.path(), "source");
+    let target = make_dir(scratch.path(), "target");
+    let run = run_mounts(
+        &[],
+        &[os("open-tree-attr"), source.as_os_str(), target.as_os_str()],
+    );
+    assert!(
+        run.calls.get(1).is_some_and(|call| call.ret.is_some()),
+        "open_tree_attr (Linux 6.15) failed on this kernel: {:?}",
+        run.calls
+    );
+    let mounts = run.checked_mounts();
+
+    let open_tree = mounts[1];
+    assert_eq!(open_tree.syscall.name, "open_tree_attr");
+    assert_eq!(
+        open_tree.syscall.flags,
+        ["OPEN_TREE_CLONE", "OPEN_TREE_CLOEXEC"],
+        "{open_tree:?}"
+    );
+    assert_path(
+        open_tree.source.as_ref(),
+        bytes(&source),
+        "open_tree_attr path",
+    );
+    let attr = open_tree.attr.as_ref().expect("open_tree_attr has attr");
+    assert_eq!(attr.set, ["MOUNT_ATTR_RDONLY"]);
+    assert!(attr.clear.is_empty(), "{attr:?}");
+    assert!(attr.propagation.is_empty(), "{attr:?}");
+
+    let move_mount = mounts[2];
+    let attached = move_mount
+        .attached
+        .as_ref()
+        .unwrap_or_else(|| panic!("move_mount without attached: {move_mount:?}"));
+    assert_eq!(attached.kind, "open_tree");
+    assert_eq!(
+        i64::from(attached.fd),
+        open_tree.syscall.ret,
+        "{move_mount:?}"
+    );
+    assert_path(attached.source.as_ref(), bytes(&source), "attached source");
 }
 
 #[test]
@@ -487,11 +534,13 @@ fn pivot_root_in_new_namespace() {
     let mounts = run.checked_mounts();
     let names: Vec<&str> = mounts.iter().map(|m| m.syscall.name.as_str()).collect();
     assert_eq!(names, ["mount", "mount", "pivot_root", "umount2"]);
+
     let pivot = mounts[2];
     assert_eq!(pivot.outcome, Outcome::Success, "{pivot:?}");
     assert!(pivot.syscall.flags.is_empty(), "{pivot:?}");
     assert_path(pivot.target.as_ref(), bytes(&new_root), "new_root");
     assert_path(pivot.put_old.as_ref(), bytes(&put_old), "put_old");
+
     let umount = mounts[3];
     assert_eq!(umount.syscall.flags, ["MNT_DETACH"], "{umount:?}");
     assert_path(umount.target.as_ref(), b"/old", "umount2 target");
@@ -506,18 +555,18 @@ fn unprivileged_mount_rejected() {
         &[os("drop-privileges"), os("tmpfs"), target.as_os_str()],
     );
     let mounts = run.checked_mounts();
-    let refused = mounts[1];
-    assert_eq!(refused.outcome, Outcome::Failure, "{refused:?}");
-    let error = refused
+    let rejected = mounts[1];
+    assert_eq!(rejected.outcome, Outcome::Failure, "{rejected:?}");
+    let error = rejected
         .error
         .as_ref()
-        .expect("a refused mount has an error");
+        .expect("a rejected mount has an error");
     assert_eq!(error.name, "EPERM");
     assert_eq!(error.errno, 1);
-    assert_eq!(refused.process.uid, NOBODY);
-    assert_eq!(refused.process.gid, NOBODY);
-    assert_path(refused.target.as_ref(), bytes(&target), "refused target");
-    assert_path(refused.fstype.as_ref(), b"tmpfs", "refused fstype");
+    assert_eq!(rejected.process.uid, NOBODY);
+    assert_eq!(rejected.process.gid, NOBODY);
+    assert_path(rejected.target.as_ref(), bytes(&target), "rejected target");
+    assert_path(rejected.fstype.as_ref(), b"tmpfs", "rejected fstype");
 }
 
 #[test]
@@ -541,11 +590,13 @@ fn hostile_paths_round_trip() {
         steps.extend([os("bind"), source.as_os_str(), target.as_os_str()]);
     }
     let run = run_mounts(&[], &steps);
+
     let mounts = run.checked_mounts();
     assert_eq!(mounts.len(), targets.len() + 1);
     for (mount, target) in mounts[1..].iter().zip(&targets) {
         assert_path(mount.target.as_ref(), bytes(target), "hostile target");
     }
+
     let invalid = mounts[5].target.as_ref().unwrap();
     assert_eq!(
         invalid.encoding.as_deref(),
@@ -554,6 +605,7 @@ fn hostile_paths_round_trip() {
     );
     let newline = mounts[1].target.as_ref().unwrap();
     assert_eq!(newline.encoding, None, "{newline:?}");
+
     // Every output line is one record: no raw newline inside a record.
     let lines: Vec<&str> = run
         .records
@@ -653,6 +705,7 @@ fn relative_paths_resolved_late() {
     );
     let mounts = run.checked_mounts();
     let directory = bytes(scratch.path());
+
     let bind = mounts[1];
     for (what, text) in [("source", &bind.source), ("target", &bind.target)] {
         let text = text
@@ -671,6 +724,7 @@ fn relative_paths_resolved_late() {
             "working directory",
         );
     }
+
     let open_tree = mounts[2];
     let relative = open_tree
         .source
@@ -683,6 +737,7 @@ fn relative_paths_resolved_late() {
         directory,
         "open_tree directory",
     );
+
     let move_mount = mounts[3];
     let to = move_mount.target.as_ref().unwrap();
     assert_eq!(to.raw_bytes(), b"tree");

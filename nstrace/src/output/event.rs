@@ -47,7 +47,7 @@ pub enum EventKind {
 pub enum Body {
     NsCreate(NsCreate),
     NsEnter(NsEnter),
-    Mount(Mount),
+    Mount(Box<Mount>),
     Start(Start),
     Stop(Stop),
     Loss(Loss),
@@ -236,8 +236,8 @@ pub struct MountSyscall {
     /// `mount`, `umount2`, `pivot_root`, `fsopen`, `fsconfig`, `fsmount`,
     /// `move_mount`, `open_tree`, `open_tree_attr` or `mount_setattr`.
     pub name: &'static str,
-    /// Names of the flags argument, such as `MS_BIND`; empty for
-    /// pivot_root and fsconfig.
+    /// Names of the flags argument, such as `MS_BIND`. Empty for
+    /// `pivot_root` and fsconfig, which take no flags.
     pub flags: Vec<String>,
     /// For fsconfig: the filesystem context fd. For fsmount: `fs_fd`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -255,7 +255,7 @@ pub struct MountSyscall {
     pub ret: i64,
 }
 
-/// `struct mount_attr` of mount_setattr and open_tree_attr, decoded.
+/// `struct mount_attr` of `mount_setattr` and `open_tree_attr`, decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MountAttrInfo {
     /// `attr_set`: `MOUNT_ATTR_*` names.
@@ -263,20 +263,20 @@ pub struct MountAttrInfo {
     /// `attr_clr`: `MOUNT_ATTR_*` names.
     pub clear: Vec<String>,
     /// `propagation`: `MS_PRIVATE`, `MS_SHARED`, `MS_SLAVE` or
-    /// `MS_UNBINDABLE`; empty when unchanged.
+    /// `MS_UNBINDABLE`, or empty when unchanged.
     pub propagation: Vec<String>,
     /// `userns_fd`, for `MOUNT_ATTR_IDMAP`.
     pub userns_fd: u64,
 }
 
-/// What a move_mount call attached, joined from the earlier calls of the
-/// same process that made its `from` fd.
+/// The filesystem or tree that a `move_mount` call attached, joined from
+/// the earlier calls of the same process that made its `from` fd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Attached {
     /// `fsmount` for a new filesystem, `open_tree` for a tree of existing
     /// mounts.
     pub kind: &'static str,
-    /// The mount fd passed to move_mount.
+    /// The mount fd passed to `move_mount`.
     pub fd: i32,
     /// For fsmount: the fsopen fd it was made from.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -284,21 +284,27 @@ pub struct Attached {
     /// For fsmount: the filesystem type given to fsopen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fstype: Option<PathText>,
-    /// For fsmount: the last `source` set with fsconfig. For open_tree: the
+    /// For fsmount: the last `source` set with fsconfig. For `open_tree`: the
     /// path it opened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<PathText>,
-    /// The flags of the open_tree call, or the `attr_flags` of fsmount.
+    /// The flags of the `open_tree` call, or the `attr_flags` of fsmount.
     pub flags: Vec<String>,
 }
 
 /// A mount syscall, successful or not.
 ///
-/// Which path fields appear depends on the call: mount has `source`,
-/// `target` and `fstype`; umount2 and mount_setattr `target`; pivot_root
-/// `target` (new_root) and `put_old`; fsopen `fstype`; fsconfig `key` and
-/// `value`; move_mount `source` (from) and `target` (to); open_tree
-/// `source`.
+/// The string fields present depend on the call:
+///
+/// | call | fields |
+/// |---|---|
+/// | mount | `source`, `target`, `fstype` |
+/// | umount2, `mount_setattr` | `target` |
+/// | `pivot_root` | `target` (`new_root`), `put_old` |
+/// | fsopen | `fstype` |
+/// | fsconfig | `key`, `value` |
+/// | `move_mount` | `source` (from), `target` (to) |
+/// | `open_tree`, `open_tree_attr` | `source` |
 #[derive(Clone, Debug, Serialize)]
 pub struct Mount {
     pub outcome: Outcome,

@@ -10,7 +10,7 @@ use crate::{
         propagation_names, umount_flag_names, AT_FDCWD,
     },
     namespace::NsType,
-    output::event::{Attached, Event, EventKind, Mount, MountAttrInfo, MountSyscall, NsInfo},
+    output::event::{Attached, Body, Event, EventKind, Mount, MountAttrInfo, MountSyscall, NsInfo},
     path_text::{PathText, RelativeTo},
 };
 
@@ -20,14 +20,14 @@ const MS_SOURCE_IS_PATH: u64 = 0x1000 | 0x2000;
 const FSCONFIG_SET_PATH: u64 = 3;
 const FSCONFIG_SET_PATH_EMPTY: u64 = 4;
 
-/// What the translation of a mount record needs beyond the record: facts
-/// that take `/proc` reads or the state of earlier records.
+/// Facts that the translation of a mount record needs beyond the record:
+/// those that take `/proc` reads or the state of earlier records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MountContext {
     /// For each path slot with a relative path: the directory that its
     /// dirfd referred to when the record was processed.
     pub directories: [Option<Vec<u8>>; 2],
-    /// For move_mount: what its `from` fd was made from.
+    /// For `move_mount`: what its `from` fd was made from.
     pub attached: Option<Attached>,
 }
 
@@ -75,12 +75,14 @@ pub fn relative_dirfd(call: &MountCall, slot: usize) -> Option<i32> {
         {
             fd_arg(call.args[4])
         }
-        (mount_syscall::MOVE_MOUNT, 0) => fd_arg(call.args[0]),
-        (mount_syscall::MOVE_MOUNT, 1) => fd_arg(call.args[2]),
         (
-            mount_syscall::OPEN_TREE | mount_syscall::OPEN_TREE_ATTR | mount_syscall::MOUNT_SETATTR,
+            mount_syscall::MOVE_MOUNT
+            | mount_syscall::OPEN_TREE
+            | mount_syscall::OPEN_TREE_ATTR
+            | mount_syscall::MOUNT_SETATTR,
             0,
         ) => fd_arg(call.args[0]),
+        (mount_syscall::MOVE_MOUNT, 1) => fd_arg(call.args[2]),
         _ => return None,
     };
     let text = path_slot(call, slot)?;
@@ -106,32 +108,7 @@ impl Translator {
     /// Returns the `mount` event of a mount record.
     pub fn mount(&self, record: &MountRecord, context: &MountContext) -> Vec<Event> {
         let call = &record.call;
-        let args = call.args;
         let error = error_of(call.ret);
-        let path = |slot: usize| -> Option<PathText> {
-            let mut text = path_slot(call, slot)?;
-            if let Some(dirfd) = relative_dirfd(call, slot) {
-                let directory = context.directories[slot]
-                    .as_deref()
-                    .map(|bytes| Box::new(PathText::new(bytes, false)));
-                text.relative_to = Some(RelativeTo {
-                    dirfd,
-                    resolved_late: directory.is_some(),
-                    directory,
-                });
-            }
-            Some(text)
-        };
-
-        let mut syscall = MountSyscall {
-            name: mount_syscall_name(call.syscall),
-            flags: Vec::new(),
-            fd: None,
-            command: None,
-            aux: None,
-            attr_flags: None,
-            ret: call.ret,
-        };
         let mut event = Mount {
             outcome: outcome(error.as_ref()),
             error,
@@ -141,7 +118,15 @@ impl Translator {
                 dev: self.nsfs_dev,
                 id: (call.mnt_ns.id != 0).then_some(call.mnt_ns.id),
             },
-            syscall: syscall.clone(),
+            syscall: MountSyscall {
+                name: mount_syscall_name(call.syscall),
+                flags: Vec::new(),
+                fd: None,
+                command: None,
+                aux: None,
+                attr_flags: None,
+                ret: call.ret,
+            },
             source: None,
             target: None,
             put_old: None,
@@ -152,67 +137,89 @@ impl Translator {
             attached: None,
             process: process(&record.header, &record.task),
         };
-
-        match call.syscall {
-            mount_syscall::MOUNT => {
-                syscall.flags = mount_flag_names(args[3]);
-                event.source = path(0);
-                event.target = path(1);
-                event.fstype = name_slot(call);
-            }
-            mount_syscall::UMOUNT => {
-                syscall.flags = umount_flag_names(args[1]);
-                event.target = path(0);
-            }
-            mount_syscall::PIVOT_ROOT => {
-                event.target = path(0);
-                event.put_old = path(1);
-            }
-            mount_syscall::FSOPEN => {
-                syscall.flags = fsopen_flag_names(args[1]);
-                event.fstype = name_slot(call);
-            }
-            mount_syscall::FSCONFIG => {
-                syscall.fd = Some(fd_arg(args[0]));
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    reason = "fsconfig's cmd is an unsigned int"
-                )]
-                let command = args[1] as u32;
-                syscall.command = Some(fsconfig_command_name(command));
-                syscall.aux = Some(fd_arg(args[4]));
-                event.key = name_slot(call);
-                event.value = path(0);
-            }
-            mount_syscall::FSMOUNT => {
-                syscall.flags = fsmount_flag_names(args[1]);
-                syscall.fd = Some(fd_arg(args[0]));
-                syscall.attr_flags = Some(mount_attr_names(args[2]));
-            }
-            mount_syscall::MOVE_MOUNT => {
-                syscall.flags = move_mount_flag_names(args[4]);
-                event.source = path(0);
-                event.target = path(1);
-                event.attached.clone_from(&context.attached);
-            }
-            mount_syscall::OPEN_TREE | mount_syscall::OPEN_TREE_ATTR => {
-                syscall.flags = open_tree_flag_names(args[2]);
-                event.source = path(0);
-                event.attr = attr_info(call);
-            }
-            mount_syscall::MOUNT_SETATTR => {
-                syscall.flags = at_flag_names(args[2]);
-                event.target = path(0);
-                event.attr = attr_info(call);
-            }
-            _ => {}
-        }
-        event.syscall = syscall;
+        fill_call_fields(call, context, &mut event);
         vec![self.event(
             EventKind::Mount,
             record.header.time_ns,
-            crate::output::event::Body::Mount(event),
+            Body::Mount(Box::new(event)),
         )]
+    }
+}
+
+/// Decodes path slot `slot` with the directory of a relative path.
+fn path_with_directory(call: &MountCall, context: &MountContext, slot: usize) -> Option<PathText> {
+    let mut text = path_slot(call, slot)?;
+    if let Some(dirfd) = relative_dirfd(call, slot) {
+        let directory = context.directories[slot]
+            .as_deref()
+            .map(|bytes| Box::new(PathText::new(bytes, false)));
+        text.relative_to = Some(RelativeTo {
+            dirfd,
+            resolved_late: directory.is_some(),
+            directory,
+        });
+    }
+    Some(text)
+}
+
+/// Sets the flags, strings and other fields that depend on the syscall.
+fn fill_call_fields(call: &MountCall, context: &MountContext, event: &mut Mount) {
+    let args = call.args;
+    let path = |slot: usize| path_with_directory(call, context, slot);
+    let syscall = &mut event.syscall;
+    match call.syscall {
+        mount_syscall::MOUNT => {
+            syscall.flags = mount_flag_names(args[3]);
+            event.source = path(0);
+            event.target = path(1);
+            event.fstype = name_slot(call);
+        }
+        mount_syscall::UMOUNT => {
+            syscall.flags = umount_flag_names(args[1]);
+            event.target = path(0);
+        }
+        mount_syscall::PIVOT_ROOT => {
+            event.target = path(0);
+            event.put_old = path(1);
+        }
+        mount_syscall::FSOPEN => {
+            syscall.flags = fsopen_flag_names(args[1]);
+            event.fstype = name_slot(call);
+        }
+        mount_syscall::FSCONFIG => {
+            syscall.fd = Some(fd_arg(args[0]));
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "fsconfig's cmd is an unsigned int"
+            )]
+            let command = args[1] as u32;
+            syscall.command = Some(fsconfig_command_name(command));
+            syscall.aux = Some(fd_arg(args[4]));
+            event.key = name_slot(call);
+            event.value = path(0);
+        }
+        mount_syscall::FSMOUNT => {
+            syscall.flags = fsmount_flag_names(args[1]);
+            syscall.fd = Some(fd_arg(args[0]));
+            syscall.attr_flags = Some(mount_attr_names(args[2]));
+        }
+        mount_syscall::MOVE_MOUNT => {
+            syscall.flags = move_mount_flag_names(args[4]);
+            event.source = path(0);
+            event.target = path(1);
+            event.attached.clone_from(&context.attached);
+        }
+        mount_syscall::OPEN_TREE | mount_syscall::OPEN_TREE_ATTR => {
+            syscall.flags = open_tree_flag_names(args[2]);
+            event.source = path(0);
+            event.attr = attr_info(call);
+        }
+        mount_syscall::MOUNT_SETATTR => {
+            syscall.flags = at_flag_names(args[2]);
+            event.target = path(0);
+            event.attr = attr_info(call);
+        }
+        _ => {}
     }
 }
 

@@ -78,7 +78,8 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(arg) => {
             return finish(Err(Failure::Usage(format!(
-                "argument {arg:?} is not valid UTF-8"
+                "argument {:?} is not valid UTF-8",
+                arg.to_string_lossy()
             ))))
         }
     };

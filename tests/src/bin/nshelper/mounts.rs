@@ -1,6 +1,6 @@
 //! The `mounts` subcommand: makes mount syscalls in a new mount namespace.
 //!
-//! It calls unshare(CLONE_NEWNS) and makes every mount in the new namespace
+//! It calls `unshare(CLONE_NEWNS)` and makes every mount in the new namespace
 //! private (`mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)`), so that
 //! nothing propagates to the namespace it came from. Then it runs the
 //! steps. It prints one line per mount syscall, `NAME ok RET` or
@@ -26,6 +26,8 @@ pub const USAGE: &str =
       propagate DST private|shared|slave|unbindable
       fsmount DST          fsopen tmpfs, fsconfig source, create, fsmount, move_mount
       open-tree SRC DST    open_tree(OPEN_TREE_CLONE | AT_RECURSIVE), move_mount
+      open-tree-attr SRC DST
+                           open_tree_attr(OPEN_TREE_CLONE) read-only, move_mount
       setattr DST          mount_setattr(AT_RECURSIVE) read-only, nosuid, private
       pivot-root NEW OLD | umount DST 0|detach | mkdir DIR | chdir DIR
       drop-privileges      switch to uid and gid 65534";
@@ -40,6 +42,8 @@ const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const OPEN_TREE_CLONE: libc::c_uint = 1;
+/// `__NR_open_tree_attr` (Linux 6.15), the same on every architecture.
+const SYS_OPEN_TREE_ATTR: libc::c_long = 467;
 
 /// The source name of the tmpfs mounts, as `mount` and fsconfig set it.
 pub const TMPFS_SOURCE: &str = "nstrace-tmpfs";
@@ -63,8 +67,8 @@ pub fn run(args: &[OsString]) -> Result<ExitCode, Failure> {
         )));
     }
     let root = c_path(b"/")?;
-    let ret = mount(None, Some(&root), None, libc::MS_REC | libc::MS_PRIVATE);
-    if !report("mount", ret) {
+    let status = mount(None, Some(&root), None, libc::MS_REC | libc::MS_PRIVATE);
+    if !report("mount", status) {
         return Err(Failure::Setup("making / private failed".to_string()));
     }
 
@@ -83,7 +87,8 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
     let arity = match step {
         b"drop-privileges" => 0,
         b"remount-ro" | b"tmpfs" | b"fsmount" | b"setattr" | b"mkdir" | b"chdir" => 1,
-        b"bind" | b"rbind" | b"propagate" | b"open-tree" | b"pivot-root" | b"umount" => 2,
+        b"bind" | b"rbind" | b"propagate" | b"open-tree" | b"open-tree-attr" | b"pivot-root"
+        | b"umount" => 2,
         other => {
             return Err(Failure::Usage(format!(
                 "unknown mounts step {:?}",
@@ -97,7 +102,7 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
             String::from_utf8_lossy(step)
         )));
     }
-    let (own, rest) = args.split_at(arity);
+    let (own, remaining) = args.split_at(arity);
     let paths: Vec<CString> = own
         .iter()
         .map(|arg| c_path(arg.as_bytes()))
@@ -138,6 +143,7 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
         }
         (b"fsmount", [target]) => new_mount_api(target)?,
         (b"open-tree", [source, target]) => open_tree_and_move(source, target),
+        (b"open-tree-attr", [source, target]) => open_tree_attr_and_move(source, target),
         (b"setattr", [target]) => mount_setattr(target),
         (b"pivot-root", [new_root, put_old]) => {
             // SAFETY: both are NUL-terminated strings that outlive the call.
@@ -176,11 +182,12 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
         (b"drop-privileges", []) => drop_privileges(nstrace_tests::NOBODY)?,
         _ => unreachable!("arity checked above"),
     }
-    Ok(rest)
+    Ok(remaining)
 }
 
-/// fsopen("tmpfs") -> fsconfig(source) -> fsconfig(create) -> fsmount ->
-/// move_mount onto `target`. Stops at the first failed call.
+/// Calls `fsopen("tmpfs")`, `fsconfig` to set the source, `fsconfig` to
+/// create, `fsmount` and `move_mount` onto `target`, stopping at the first
+/// failed call.
 fn new_mount_api(target: &CString) -> Result<(), Failure> {
     let tmpfs = c_path(b"tmpfs")?;
     let key = c_path(b"source")?;
@@ -191,6 +198,7 @@ fn new_mount_api(target: &CString) -> Result<(), Failure> {
     if !report("fsopen", fs_fd) {
         return Ok(());
     }
+
     let ret = unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
@@ -204,6 +212,7 @@ fn new_mount_api(target: &CString) -> Result<(), Failure> {
     if !report("fsconfig", ret) {
         return Ok(());
     }
+
     let ret = unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
@@ -217,17 +226,19 @@ fn new_mount_api(target: &CString) -> Result<(), Failure> {
     if !report("fsconfig", ret) {
         return Ok(());
     }
+
     let mount_fd =
         unsafe { libc::syscall(libc::SYS_fsmount, fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV) };
     if !report("fsmount", mount_fd) {
         return Ok(());
     }
+
     move_mount(mount_fd, target);
     Ok(())
 }
 
-/// open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-/// AT_RECURSIVE), then move_mount of the tree onto `target`.
+/// Calls `open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
+/// | AT_RECURSIVE)`, then `move_mount` of the tree onto `target`.
 fn open_tree_and_move(source: &CString, target: &CString) {
     let flags =
         OPEN_TREE_CLONE | libc::O_CLOEXEC.cast_unsigned() | libc::AT_RECURSIVE.cast_unsigned();
@@ -239,7 +250,35 @@ fn open_tree_and_move(source: &CString, target: &CString) {
     }
 }
 
-/// move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH).
+/// Calls `open_tree_attr(AT_FDCWD, source, OPEN_TREE_CLONE |
+/// OPEN_TREE_CLOEXEC, {attr_set: MOUNT_ATTR_RDONLY}, 32)`, then `move_mount`
+/// of the read-only copy onto `target`.
+fn open_tree_attr_and_move(source: &CString, target: &CString) {
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC.cast_unsigned();
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: source is NUL-terminated and attr is a valid struct
+    // mount_attr of the size passed.
+    let tree_fd = unsafe {
+        libc::syscall(
+            SYS_OPEN_TREE_ATTR,
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            flags,
+            &raw const attr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if report("open_tree_attr", tree_fd) {
+        move_mount(tree_fd, target);
+    }
+}
+
+/// Calls `move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH)`.
 fn move_mount(fd: libc::c_long, target: &CString) {
     let empty = c"";
     // SAFETY: both strings are NUL-terminated and outlive the call.
@@ -256,8 +295,8 @@ fn move_mount(fd: libc::c_long, target: &CString) {
     report("move_mount", ret);
 }
 
-/// mount_setattr(AT_FDCWD, target, AT_RECURSIVE) setting read-only and
-/// nosuid and making the mounts private.
+/// Calls `mount_setattr(AT_FDCWD, target, AT_RECURSIVE)` setting read-only
+/// and nosuid and making the mounts private.
 fn mount_setattr(target: &CString) {
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
@@ -301,7 +340,7 @@ fn mount(
     i64::from(ret)
 }
 
-/// Prints `NAME ok RET` or `NAME err ERRNO`; returns whether the call
+/// Prints `NAME ok RET` or `NAME err ERRNO` and returns whether the call
 /// succeeded.
 fn report(name: &str, ret: i64) -> bool {
     if ret < 0 {
