@@ -17,8 +17,21 @@ pub mod kind {
     pub const EXIT: u32 = 4;
     /// [`super::NsFreeRecord`]: the kernel released a namespace's inode.
     pub const NS_FREE: u32 = 5;
-    /// Number of kinds plus one, the length of the loss counter array.
-    pub const COUNT: u32 = 6;
+    /// [`super::MountRecord`]: a mount syscall returned.
+    pub const MOUNT: u32 = 6;
+    /// Number of kinds plus one. Loss counters 1 to 6 count lost records
+    /// of each kind, and the counters in [`super::loss`] use the others.
+    pub const COUNT: u32 = 7;
+}
+
+/// Indexes of the loss counters that are not record kinds.
+pub mod loss {
+    /// Namespace syscall entries that did not fit the pending table.
+    pub const PENDING: u32 = 0;
+    /// Mount syscall entries that did not fit the mount pending table.
+    pub const MOUNT_PENDING: u32 = super::kind::COUNT;
+    /// Length of the loss counter array.
+    pub const SLOTS: u32 = super::kind::COUNT + 1;
 }
 
 /// Syscalls traced, stored in [`SyscallRecord::syscall`].
@@ -197,3 +210,131 @@ pub struct NsFreeRecord {
     pub inode: u32,
     pub _pad: u32,
 }
+
+/// Mount syscalls traced, stored in [`MountCall::syscall`].
+pub mod mount_syscall {
+    pub const MOUNT: u32 = 1;
+    /// `umount2`, whose tracepoints are named `sys_*_umount`.
+    pub const UMOUNT: u32 = 2;
+    pub const PIVOT_ROOT: u32 = 3;
+    pub const FSOPEN: u32 = 4;
+    pub const FSCONFIG: u32 = 5;
+    pub const FSMOUNT: u32 = 6;
+    pub const MOVE_MOUNT: u32 = 7;
+    pub const OPEN_TREE: u32 = 8;
+    /// Linux 6.15 and later.
+    pub const OPEN_TREE_ATTR: u32 = 9;
+    pub const MOUNT_SETATTR: u32 = 10;
+}
+
+/// Bits of [`StringInfo::state`].
+pub mod string_state {
+    /// The pointer was not NULL, so a read was made.
+    pub const PRESENT: u32 = 1;
+    /// The string is longer than its buffer, so only `len` bytes were kept.
+    pub const TRUNCATED: u32 = 2;
+    /// Reading user memory failed, as it does for a bad pointer.
+    pub const FAULT: u32 = 4;
+}
+
+/// Bytes kept of a path: `PATH_MAX` (4096) less the final NUL, so that
+/// every path the kernel accepts fits whole.
+pub const MOUNT_PATH_LEN: usize = 4096;
+/// Bytes kept of a filesystem type name or an fsconfig key.
+pub const MOUNT_NAME_LEN: usize = 256;
+
+/// Length and state of one string read from the caller's memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StringInfo {
+    /// Bytes kept, without the final NUL.
+    pub len: u32,
+    /// Bits of [`string_state`], or 0 for a NULL pointer or an unused slot.
+    pub state: u32,
+}
+
+/// `struct mount_attr` from `include/uapi/linux/mount.h` (first version,
+/// 32 bytes), read for `mount_setattr` and `open_tree_attr`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// What a mount syscall's entry saved and its exit added: the part of a
+/// [`MountRecord`] after the task.
+///
+/// Strings are read at syscall entry. The slot of each string depends on
+/// the call:
+///
+/// | call | `paths[0]` | `paths[1]` | `name` |
+/// |---|---|---|---|
+/// | mount | source | target | filesystem type |
+/// | umount | target | | |
+/// | pivot_root | new_root | put_old | |
+/// | fsopen | | | filesystem type |
+/// | fsconfig | value (string or path) | | key |
+/// | move_mount | from path | to path | |
+/// | open_tree, open_tree_attr, mount_setattr | path | | |
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountCall {
+    /// One of [`mount_syscall`].
+    pub syscall: u32,
+    /// 1 when `attr` was read from the caller's memory.
+    pub has_attr: u32,
+    /// `CLOCK_BOOTTIME` in nanoseconds at syscall entry.
+    pub enter_time_ns: u64,
+    /// Return value: 0 or a new fd on success, `-errno` on failure.
+    pub ret: i64,
+    /// Syscall arguments, pointers included.
+    pub args: [u64; 6],
+    /// The caller's mount namespace at syscall entry.
+    pub mnt_ns: NsRef,
+    pub attr: MountAttr,
+    pub path_info: [StringInfo; 2],
+    pub name_info: StringInfo,
+    pub paths: [[u8; MOUNT_PATH_LEN]; 2],
+    pub name: [u8; MOUNT_NAME_LEN],
+}
+
+impl Default for MountCall {
+    fn default() -> Self {
+        Self {
+            syscall: 0,
+            has_attr: 0,
+            enter_time_ns: 0,
+            ret: 0,
+            args: [0; 6],
+            mnt_ns: NsRef::default(),
+            attr: MountAttr::default(),
+            path_info: [StringInfo::default(); 2],
+            name_info: StringInfo::default(),
+            paths: [[0; MOUNT_PATH_LEN]; 2],
+            name: [0; MOUNT_NAME_LEN],
+        }
+    }
+}
+
+/// A mount syscall returned: mount, umount2, pivot_root, fsopen, fsconfig,
+/// fsmount, move_mount, open_tree, open_tree_attr or mount_setattr.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountRecord {
+    pub header: Header,
+    pub task: Task,
+    pub call: MountCall,
+}
+
+// The layouts are part of the wire format: no implicit padding, and sizes
+// that keep the next ring buffer record 8-byte aligned.
+const _: () = assert!(core::mem::size_of::<MountCall>().is_multiple_of(8));
+const _: () = assert!(
+    core::mem::size_of::<MountCall>()
+        == 8 + 8 + 8 + 6 * 8 + 24 + 32 + 3 * 8 + 2 * MOUNT_PATH_LEN + MOUNT_NAME_LEN
+);
+const _: () =
+    assert!(core::mem::size_of::<MountRecord>() == 24 + 32 + core::mem::size_of::<MountCall>());

@@ -12,6 +12,7 @@ mod emit;
 mod kernel;
 mod lifetime;
 mod maps;
+mod mounts;
 mod process;
 mod syscalls;
 

@@ -6,7 +6,7 @@ use aya_ebpf::{
 };
 use nstrace_common::{
     offsets::Offsets,
-    record::{kind, FdTarget, NsSet},
+    record::{loss, FdTarget, MountCall, NsSet},
 };
 
 /// Field offsets, written by user space before load.
@@ -25,13 +25,26 @@ pub static PENDING: HashMap<u64, Pending> = HashMap::with_max_entries(16384, 0);
 #[map]
 pub static SCRATCH: PerCpuArray<Pending> = PerCpuArray::with_max_entries(1, 0);
 
-/// Records that could not be written, indexed by record kind. Index 0
-/// counts syscall entries lost because `PENDING` was full.
+/// Mount calls in progress, keyed by `pid_tgid`: the part of the record
+/// that each entry saved for its exit. Each entry is about 8.6 KiB and the map is preallocated, so the size
+/// bounds the calls in progress at once, not the calls per second.
 #[map]
-pub static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(kind::COUNT, 0);
+pub static MOUNT_PENDING: HashMap<u64, MountCall> = HashMap::with_max_entries(512, 0);
+
+/// Room to build a [`MountCall`], which is far too large for the 512-byte
+/// BPF stack.
+#[map]
+pub static MOUNT_SCRATCH: PerCpuArray<MountCall> = PerCpuArray::with_max_entries(1, 0);
+
+/// Records that could not be written, indexed by record kind, plus the
+/// counters in [`loss`] for entries that did not fit a pending table.
+#[map]
+pub static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(loss::SLOTS, 0);
 
 /// Loss counter index for syscall entries that did not fit in `PENDING`.
-pub const LOSS_PENDING: u32 = 0;
+pub const LOSS_PENDING: u32 = loss::PENDING;
+/// Loss counter index for mount entries that did not fit in `MOUNT_PENDING`.
+pub const LOSS_MOUNT_PENDING: u32 = loss::MOUNT_PENDING;
 
 /// A syscall in progress on one thread.
 #[repr(C)]

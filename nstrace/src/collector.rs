@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, io, time::Duration};
 use anyhow::Context;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use log::{debug, error, info, warn};
-use nstrace_common::record::kind;
+use nstrace_common::record::loss;
 use tokio::{
     signal::unix::{signal, SignalKind},
     time::{interval, MissedTickBehavior},
@@ -15,7 +15,8 @@ use tokio::{
 use crate::{
     cli::Config,
     clock::Clock,
-    decode::decode,
+    decode::{decode, Record},
+    mount_tracker::MountTracker,
     output::{
         event::{Body, Event, EventKind, Health, Loss, Start, Stop},
         sink::Sink,
@@ -38,8 +39,16 @@ const LOSS_INTERVAL: Duration = Duration::from_secs(1);
 const SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Names of the loss counters, by index in the `LOSSES` map.
-const LOSS_NAMES: [&str; kind::COUNT as usize] =
-    ["pending", "syscall", "fork", "exec", "exit", "ns_free"];
+const LOSS_NAMES: [&str; loss::SLOTS as usize] = [
+    "pending",
+    "syscall",
+    "fork",
+    "exec",
+    "exit",
+    "ns_free",
+    "mount",
+    "mount_pending",
+];
 
 /// Totals for the stop and health records.
 #[derive(Default)]
@@ -47,7 +56,7 @@ struct Counts {
     records_read: u64,
     events_written: u64,
     decode_errors: u64,
-    lost: [u64; kind::COUNT as usize],
+    lost: [u64; loss::SLOTS as usize],
 }
 
 /// Reason the loop ended.
@@ -65,6 +74,8 @@ struct Session {
     ring: RingBuf<MapData>,
     losses: PerCpuArray<MapData, u64>,
     tracker: Tracker,
+    /// Context of mount records: directories and the mount fd table.
+    mounts: MountTracker,
     sink: Sink,
     counts: Counts,
 }
@@ -108,6 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ring,
         losses,
         tracker,
+        mounts: MountTracker::default(),
         sink,
         counts: Counts::default(),
     };
@@ -264,7 +276,12 @@ impl Session {
                     continue;
                 }
             };
-            let events = self.tracker.handle(&record);
+            // Mount records get their context here, where /proc is read
+            // and the fd table kept, so that translation stays pure.
+            let events = match (&record, self.mounts.observe(&record)) {
+                (Record::Mount(mount), Some(context)) => self.tracker.handle_mount(mount, &context),
+                _ => self.tracker.handle(&record),
+            };
             wrote |= !events.is_empty();
             if self.write_all(events)? {
                 return Ok(true);

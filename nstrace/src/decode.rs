@@ -3,7 +3,7 @@
 use std::mem::size_of;
 
 use nstrace_common::record::{
-    kind, ExecRecord, ExitRecord, ForkRecord, Header, NsFreeRecord, SyscallRecord,
+    kind, ExecRecord, ExitRecord, ForkRecord, Header, MountRecord, NsFreeRecord, SyscallRecord,
 };
 use thiserror::Error;
 
@@ -15,6 +15,7 @@ pub enum Record {
     Exec(Box<ExecRecord>),
     Exit(Box<ExitRecord>),
     NsFree(NsFreeRecord),
+    Mount(Box<MountRecord>),
 }
 
 impl Record {
@@ -25,6 +26,7 @@ impl Record {
             Record::Exec(r) => &r.header,
             Record::Exit(r) => &r.header,
             Record::NsFree(r) => &r.header,
+            Record::Mount(r) => &r.header,
         }
     }
 }
@@ -67,6 +69,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         kind::NS_FREE => read(bytes)
             .map(Record::NsFree)
             .ok_or_else(|| too_short(size_of::<NsFreeRecord>())),
+        kind::MOUNT => read(bytes)
+            .map(|r| Record::Mount(Box::new(r)))
+            .ok_or_else(|| too_short(size_of::<MountRecord>())),
         other => Err(DecodeError::UnknownKind { kind: other }),
     }
 }
@@ -87,6 +92,7 @@ unsafe impl Plain for ForkRecord {}
 unsafe impl Plain for ExecRecord {}
 unsafe impl Plain for ExitRecord {}
 unsafe impl Plain for NsFreeRecord {}
+unsafe impl Plain for MountRecord {}
 
 fn read<T: Plain>(bytes: &[u8]) -> Option<T> {
     if bytes.len() < size_of::<T>() {
@@ -172,6 +178,21 @@ mod tests {
         assert_eq!(
             decode(&to_bytes(&record)),
             Ok(Record::Fork(Box::new(record)))
+        );
+    }
+
+    #[test]
+    fn mount_round_trip() {
+        let mut record = MountRecord {
+            header: header(kind::MOUNT),
+            ..Default::default()
+        };
+        record.call.syscall = nstrace_common::record::mount_syscall::MOUNT;
+        record.call.paths[1][..4].copy_from_slice(b"/mnt");
+        record.call.path_info[1].len = 4;
+        assert_eq!(
+            decode(&to_bytes(&record)),
+            Ok(Record::Mount(Box::new(record)))
         );
     }
 

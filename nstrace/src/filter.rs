@@ -22,6 +22,7 @@ impl Filter {
         let (ns_type, process, child_pid) = match &event.body {
             Body::NsCreate(e) => (e.ns.ns_type, &e.process, e.child.as_ref().map(|c| c.pid)),
             Body::NsEnter(e) => (e.ns.ns_type, &e.process, None),
+            Body::Mount(e) => (e.ns.ns_type, &e.process, None),
             Body::Lifetime(e) => {
                 return self.accepts_lifetime(e);
             }

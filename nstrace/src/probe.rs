@@ -28,6 +28,23 @@ const SYSCALL_HOOKS: [&str; 8] = [
     "sys_exit_setns",
 ];
 
+/// Mount syscalls whose `sys_enter_*` and `sys_exit_*` tracepoints have
+/// programs, by tracepoint name, with the kernel version that added them.
+/// Each is attached where the kernel has it; namespace tracing goes on
+/// without them.
+const MOUNT_HOOKS: [(&str, &str); 10] = [
+    ("mount", "Linux 2.6"),
+    ("umount", "Linux 2.6"),
+    ("pivot_root", "Linux 2.6"),
+    ("fsopen", "Linux 5.2"),
+    ("fsconfig", "Linux 5.2"),
+    ("fsmount", "Linux 5.2"),
+    ("move_mount", "Linux 5.2"),
+    ("open_tree", "Linux 5.2"),
+    ("mount_setattr", "Linux 5.12"),
+    ("open_tree_attr", "Linux 6.15"),
+];
+
 /// BTF tracepoint programs and whether tracing can go on without them.
 const SCHED_HOOKS: [(&str, bool); 3] = [
     ("sched_process_fork", true),
@@ -114,6 +131,9 @@ pub fn load(ring_buffer_bytes: u32, btf_path: &Path) -> anyhow::Result<Probe> {
             bail!("attaching {} failed: {error}", status.hook);
         }
         hooks.push(status);
+    }
+    for (call, version) in MOUNT_HOOKS {
+        attach_mount_hooks(&mut ebpf, call, version, &mut hooks, &mut unavailable);
     }
     for (name, required) in SCHED_HOOKS {
         let status = attach_btf_tracepoint(&mut ebpf, name, &aya_btf);
@@ -211,6 +231,47 @@ fn attach_tracepoint(ebpf: &mut Ebpf, name: &str) -> HookStatus {
         Ok(())
     })();
     status(hook, result)
+}
+
+/// Attaches the entry and exit programs of mount syscall `call` when the
+/// kernel has its tracepoints. When it has none, or attaching fails, adds a
+/// line to `unavailable`.
+fn attach_mount_hooks(
+    ebpf: &mut Ebpf,
+    call: &str,
+    version: &str,
+    hooks: &mut Vec<HookStatus>,
+    unavailable: &mut Vec<String>,
+) {
+    let enter = format!("sys_enter_{call}");
+    if !tracepoint_exists("syscalls", &enter) {
+        info!("tracepoint syscalls/{enter} not found, so {call} calls are not traced");
+        unavailable.push(format!(
+            "{call} ({version}): no syscall tracepoint, so these calls are not traced"
+        ));
+        return;
+    }
+    for name in [enter, format!("sys_exit_{call}")] {
+        let status = attach_tracepoint(ebpf, &name);
+        if let Some(error) = &status.error {
+            warn!("{}: not attached: {error}", status.hook);
+            unavailable.push(format!("{}: {error}", status.hook));
+        }
+        hooks.push(status);
+    }
+}
+
+/// Returns whether tracefs lists tracepoint `category/name`.
+fn tracepoint_exists(category: &str, name: &str) -> bool {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .any(|dir| {
+            Path::new(dir)
+                .join("events")
+                .join(category)
+                .join(name)
+                .is_dir()
+        })
 }
 
 fn attach_btf_tracepoint(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> HookStatus {

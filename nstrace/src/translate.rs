@@ -3,7 +3,11 @@
 //! Pure: records in, events out, no I/O, so that it can be tested with
 //! synthetic records and replayed in benchmarks.
 
+mod mount;
+
 use std::collections::BTreeMap;
+
+pub use mount::{fd_arg, mount_syscall_name, name_slot, path_slot, relative_dirfd, MountContext};
 
 use nstrace_common::{
     ns::NS_SLOTS,
@@ -55,6 +59,9 @@ impl Translator {
                 _ => Vec::new(),
             },
             Record::Fork(r) => self.fork(r),
+            // Without the collector's context: no directories of relative
+            // paths and no join of move_mount with earlier calls.
+            Record::Mount(r) => self.mount(r, &MountContext::default()),
             // These feed the namespace state, which emits lifetime events.
             Record::Exec(_) | Record::Exit(_) | Record::NsFree(_) => Vec::new(),
         }

@@ -58,24 +58,40 @@ impl Record {
         }
     }
 
-    /// The namespace of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn mount(&self) -> Option<&Mount> {
+        match &self.event {
+            Event::Mount(mount) => Some(mount),
+            _ => None,
+        }
+    }
+
+    /// The namespace of an `ns_create`, `ns_enter` or `mount` record.
     #[must_use]
     pub fn ns(&self) -> Option<&Ns> {
         match &self.event {
             Event::NsCreate(create) => Some(&create.ns),
             Event::NsEnter(enter) => Some(&enter.ns),
+            Event::Mount(mount) => Some(&mount.ns),
             _ => None,
         }
     }
 
-    /// The calling process of an `ns_create` or `ns_enter` record.
+    /// The calling process of an `ns_create`, `ns_enter` or `mount` record.
     #[must_use]
     pub fn process(&self) -> Option<&Process> {
         match &self.event {
             Event::NsCreate(create) => Some(&create.process),
             Event::NsEnter(enter) => Some(&enter.process),
+            Event::Mount(mount) => Some(&mount.process),
             _ => None,
         }
+    }
+
+    /// Whether this is a `mount` record by `pid`.
+    #[must_use]
+    pub fn is_mount_by(&self, pid: u32) -> bool {
+        self.mount().is_some_and(|mount| mount.process.pid == pid)
     }
 
     /// Whether this is an `ns_create` record by `pid` for a namespace of
@@ -100,6 +116,7 @@ impl Record {
 pub enum Event {
     NsCreate(NsCreate),
     NsEnter(NsEnter),
+    Mount(Box<Mount>),
     Start(Value),
     Stop(Stop),
     Loss(Value),
@@ -228,6 +245,99 @@ pub struct NsEnter {
     pub process: Process,
 }
 
+/// A string from a traced call: a path, filesystem type, key or value.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathText {
+    pub value: String,
+    pub encoding: Option<String>,
+    pub bytes: u32,
+    pub truncated: bool,
+    #[serde(default)]
+    pub unreadable: bool,
+    pub relative_to: Option<RelativeTo>,
+}
+
+impl PathText {
+    /// The bytes that `value` stands for, decoded from base64 when
+    /// `encoding` says so. Fails the test on an unknown encoding.
+    #[track_caller]
+    #[must_use]
+    pub fn raw_bytes(&self) -> Vec<u8> {
+        use base64::Engine;
+        match self.encoding.as_deref() {
+            None => self.value.as_bytes().to_vec(),
+            Some("base64") => base64::engine::general_purpose::STANDARD
+                .decode(&self.value)
+                .unwrap_or_else(|error| panic!("invalid base64 in {self:?}: {error}")),
+            Some(other) => panic!("unknown encoding {other:?} in {self:?}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelativeTo {
+    pub dirfd: i32,
+    pub directory: Option<Box<PathText>>,
+    #[serde(default)]
+    pub resolved_late: bool,
+}
+
+/// The `syscall` field of a `mount` record.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountSyscall {
+    pub name: String,
+    pub flags: Vec<String>,
+    pub fd: Option<i32>,
+    pub command: Option<String>,
+    pub aux: Option<i32>,
+    pub attr_flags: Option<Vec<String>>,
+    pub ret: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountAttr {
+    pub set: Vec<String>,
+    pub clear: Vec<String>,
+    pub propagation: Vec<String>,
+    pub userns_fd: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attached {
+    pub kind: String,
+    pub fd: i32,
+    pub fs_fd: Option<i32>,
+    pub fstype: Option<PathText>,
+    pub source: Option<PathText>,
+    pub flags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    pub schema: String,
+    pub time: String,
+    pub host: String,
+    pub outcome: Outcome,
+    pub error: Option<ErrorInfo>,
+    pub ns: Ns,
+    pub syscall: MountSyscall,
+    pub source: Option<PathText>,
+    pub target: Option<PathText>,
+    pub put_old: Option<PathText>,
+    pub fstype: Option<PathText>,
+    pub key: Option<PathText>,
+    pub value: Option<PathText>,
+    pub attr: Option<MountAttr>,
+    pub attached: Option<Attached>,
+    pub process: Process,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stop {
@@ -302,6 +412,7 @@ pub struct Lifetime {
     pub precision: Option<String>,
     #[serde(default)]
     pub loss_affected: bool,
+    pub mounts: Option<u64>,
 }
 
 /// Returns the one record that matches `predicate`. Fails the test, with

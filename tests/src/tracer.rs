@@ -134,6 +134,31 @@ impl Tracer {
         }
     }
 
+    /// Polls the output until `count` records match `predicate`. Fails the
+    /// test after 10 seconds with every record seen.
+    #[track_caller]
+    pub fn wait_for_count(
+        &self,
+        expected: &str,
+        count: usize,
+        predicate: impl Fn(&Record) -> bool,
+    ) {
+        let deadline = Instant::now() + RECORD_TIMEOUT;
+        loop {
+            let records = self.records();
+            let found = records.iter().filter(|record| predicate(record)).count();
+            if found >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{found} of {count} records for {expected} within {RECORD_TIMEOUT:?}; records so far:\n{}",
+                format_records(&records)
+            );
+            thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Sends SIGTERM, waits for nstrace to drain and exit, and returns every
     /// record. Fails the test unless nstrace exits with status 0 after a
     /// stop record.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::namespace::NsType;
+use crate::{namespace::NsType, path_text::PathText};
 
 /// Schema name and version carried by every record.
 pub const SCHEMA: &str = "nstrace/1";
@@ -32,6 +32,8 @@ pub enum EventKind {
     NsCreate,
     /// A task called setns, successfully or not.
     NsEnter,
+    /// A task called one of the mount syscalls, successfully or not.
+    Mount,
     /// The collector attached its hooks and is tracing.
     Start,
     /// The collector stopped.
@@ -53,6 +55,7 @@ pub enum EventKind {
 pub enum Body {
     NsCreate(NsCreate),
     NsEnter(NsEnter),
+    Mount(Box<Mount>),
     Start(Start),
     Stop(Stop),
     Loss(Loss),
@@ -285,6 +288,10 @@ pub struct Lifetime {
     /// members, times or the end may be off; absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub loss_affected: bool,
+    /// For a mount namespace: successful mount-family calls made in it
+    /// while nstrace ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<u64>,
 }
 
 /// Sizes of the collector's tables.
@@ -320,11 +327,114 @@ pub struct Stop {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Loss {
-    /// Record kind that was lost: `syscall`, `fork`, `exec`, `exit`, or
-    /// `pending` for syscall entries that did not fit the in-kernel table.
+    /// Record kind that was lost: `syscall`, `fork`, `exec`, `exit`,
+    /// `mount`, or `pending` and `mount_pending` for syscall entries that
+    /// did not fit the in-kernel tables.
     pub kind: &'static str,
     /// Records lost since the previous loss record of this kind.
     pub count: u64,
     /// Records lost since start.
     pub total: u64,
+}
+
+/// A mount syscall: its name, decoded flags and result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountSyscall {
+    /// `mount`, `umount2`, `pivot_root`, `fsopen`, `fsconfig`, `fsmount`,
+    /// `move_mount`, `open_tree`, `open_tree_attr` or `mount_setattr`.
+    pub name: &'static str,
+    /// Names of the flags argument, such as `MS_BIND`. Empty for
+    /// `pivot_root` and fsconfig, which take no flags.
+    pub flags: Vec<String>,
+    /// For fsconfig: the filesystem context fd. For fsmount: `fs_fd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fd: Option<i32>,
+    /// For fsconfig: the command, such as `FSCONFIG_SET_STRING`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// For fsconfig: the `aux` argument (an fd, a dirfd or a length).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aux: Option<i32>,
+    /// For fsmount: names of `attr_flags` (`MOUNT_ATTR_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attr_flags: Option<Vec<String>>,
+    /// The return value: 0 or a new fd on success, `-errno` on failure.
+    pub ret: i64,
+}
+
+/// `struct mount_attr` of `mount_setattr` and `open_tree_attr`, decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountAttrInfo {
+    /// `attr_set`: `MOUNT_ATTR_*` names.
+    pub set: Vec<String>,
+    /// `attr_clr`: `MOUNT_ATTR_*` names.
+    pub clear: Vec<String>,
+    /// `propagation`: `MS_PRIVATE`, `MS_SHARED`, `MS_SLAVE` or
+    /// `MS_UNBINDABLE`, or empty when unchanged.
+    pub propagation: Vec<String>,
+    /// `userns_fd`, for `MOUNT_ATTR_IDMAP`.
+    pub userns_fd: u64,
+}
+
+/// The filesystem or tree that a `move_mount` call attached, joined from
+/// the earlier calls of the same process that made its `from` fd.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attached {
+    /// `fsmount` for a new filesystem, `open_tree` for a tree of existing
+    /// mounts.
+    pub kind: &'static str,
+    /// The mount fd passed to `move_mount`.
+    pub fd: i32,
+    /// For fsmount: the fsopen fd it was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fs_fd: Option<i32>,
+    /// For fsmount: the filesystem type given to fsopen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fstype: Option<PathText>,
+    /// For fsmount: the last `source` set with fsconfig. For `open_tree`: the
+    /// path it opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PathText>,
+    /// The flags of the `open_tree` call, or the `attr_flags` of fsmount.
+    pub flags: Vec<String>,
+}
+
+/// A mount syscall, successful or not.
+///
+/// The string fields present depend on the call:
+///
+/// | call | fields |
+/// |---|---|
+/// | mount | `source`, `target`, `fstype` |
+/// | umount2, `mount_setattr` | `target` |
+/// | `pivot_root` | `target` (`new_root`), `put_old` |
+/// | fsopen | `fstype` |
+/// | fsconfig | `key`, `value` |
+/// | `move_mount` | `source` (from), `target` (to) |
+/// | `open_tree`, `open_tree_attr` | `source` |
+#[derive(Clone, Debug, Serialize)]
+pub struct Mount {
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// The caller's mount namespace at the call.
+    pub ns: NsInfo,
+    pub syscall: MountSyscall,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub put_old: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fstype: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<PathText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attr: Option<MountAttrInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attached: Option<Attached>,
+    pub process: ProcessInfo,
 }

@@ -13,7 +13,7 @@ mod tasks;
 
 use nstrace_common::{
     ns::NS_SLOTS,
-    record::{syscall, NsRef, NsSet},
+    record::{mount_syscall, syscall, MountRecord, NsRef, NsSet},
 };
 
 use self::{
@@ -29,7 +29,7 @@ use crate::{
     output::event::{
         Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes,
     },
-    translate::{process, Translator},
+    translate::{process, MountContext, Translator},
 };
 
 /// Namespace type of each slot.
@@ -75,6 +75,8 @@ pub struct Tracker {
     tasks: Tasks,
     /// Boot time of the last scan for empty namespaces.
     last_scan_ns: u64,
+    /// Set by a umount, which may have released a pinned namespace.
+    rescan_requested: bool,
 }
 
 impl Tracker {
@@ -85,6 +87,7 @@ impl Tracker {
             table: Table::default(),
             tasks: Tasks::default(),
             last_scan_ns: 0,
+            rescan_requested: false,
         }
     }
 
@@ -212,6 +215,14 @@ impl Tracker {
                     }
                 }
             }
+            Record::Mount(r) if r.call.ret >= 0 => {
+                if let Some(entry) = self.table.get_mut(r.call.mnt_ns.inode) {
+                    entry.mounts += 1;
+                }
+                if r.call.syscall == mount_syscall::UMOUNT {
+                    self.rescan_requested = true;
+                }
+            }
             Record::NsFree(r) => {
                 if let Some(entry) = self.table.remove(r.inode) {
                     let time = r.header.time_ns;
@@ -229,11 +240,32 @@ impl Tracker {
         events
     }
 
+    /// Applies a mount record with its context and returns its events. A
+    /// successful call counts toward its mount namespace's `mounts`, and a
+    /// successful umount makes a scan due, since it may have removed the
+    /// last bind mount that held a namespace.
+    pub fn handle_mount(&mut self, record: &MountRecord, context: &MountContext) -> Vec<Event> {
+        let events = self.translator.mount(record, context);
+        if record.call.ret < 0 {
+            return events;
+        }
+        if let Some(entry) = self.table.get_mut(record.call.mnt_ns.inode) {
+            entry.mounts += 1;
+        }
+        if record.call.syscall == mount_syscall::UMOUNT {
+            self.rescan_requested = true;
+        }
+        events
+    }
+
     /// Returns true when a scan for empty namespaces is due: one emptied
     /// since the last scan, or pinned ones wait for a periodic re-check.
     pub fn scan_due(&self, now_ns: u64) -> bool {
         if self.precision == Precision::Exact {
             return false;
+        }
+        if self.rescan_requested && self.table.values().any(|e| e.members.is_empty()) {
+            return true;
         }
         self.table.values().any(|e| match e.empty_since_ns {
             Some(since) if e.members.is_empty() => {
@@ -248,6 +280,7 @@ impl Tracker {
     /// returns their `ns_destroy` events (precision `inferred`).
     pub fn apply_scan(&mut self, snapshot: &Snapshot, now_ns: u64) -> Vec<Event> {
         self.last_scan_ns = now_ns;
+        self.rescan_requested = false;
         // Tasks the records missed are added from the scan.
         for task in &snapshot.tasks {
             if self.tasks.get(task.tid).is_none() {
@@ -497,6 +530,7 @@ impl Tracker {
             pins: entry.pins.clone(),
             precision,
             loss_affected: entry.loss_affected,
+            mounts: (entry.ns_type == NsType::Mnt).then_some(entry.mounts),
         });
         self.translator.event(kind, time_ns, body)
     }

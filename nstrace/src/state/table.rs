@@ -33,6 +33,8 @@ pub struct NsEntry {
     /// Whether records were lost while it lived, so that its members,
     /// times or end may be off.
     pub loss_affected: bool,
+    /// Successful mount-family calls made inside it (mount namespaces).
+    pub mounts: u64,
 }
 
 impl NsEntry {
@@ -52,6 +54,7 @@ impl NsEntry {
             empty_since_ns: None,
             pins: Vec::new(),
             loss_affected: false,
+            mounts: 0,
         }
     }
 

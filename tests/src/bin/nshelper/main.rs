@@ -4,6 +4,8 @@
 //! stdout and exit with status 0 when setns succeeded and 1 when it failed.
 //! Usage errors exit with status 2 and setup errors with status 3.
 
+mod mounts;
+
 use std::{ffi::CString, fs::File, os::fd::AsRawFd, process::ExitCode};
 
 use nix::{
@@ -64,7 +66,25 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Paths of the mounts subcommand may be any bytes, which String cannot
+    // hold, so its arguments stay OsString.
+    let raw_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if raw_args.first().is_some_and(|first| first == "mounts") {
+        return finish(mounts::run(&raw_args[1..]));
+    }
+    let args: Vec<String> = match raw_args
+        .into_iter()
+        .map(std::ffi::OsString::into_string)
+        .collect()
+    {
+        Ok(args) => args,
+        Err(arg) => {
+            return finish(Err(Failure::Usage(format!(
+                "argument {:?} is not valid UTF-8",
+                arg.to_string_lossy()
+            ))))
+        }
+    };
     let result = match args.first().map(String::as_str) {
         Some("clone3") => clone3(&args[1..]),
         Some("setns-pidfd") => setns_pidfd(&args[1..]),
@@ -75,10 +95,16 @@ fn main() -> ExitCode {
         Some(other) => Err(Failure::Usage(format!("unknown subcommand {other:?}"))),
         None => Err(Failure::Usage("missing subcommand".to_string())),
     };
+    finish(result)
+}
+
+/// Maps the result of a subcommand to the exit status, printing the
+/// message of a failure.
+fn finish(result: Result<ExitCode, Failure>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
-            eprintln!("nshelper: {message}\n{USAGE}");
+            eprintln!("nshelper: {message}\n{USAGE}\n{}", mounts::USAGE);
             ExitCode::from(2)
         }
         Err(Failure::Setup(message)) => {
