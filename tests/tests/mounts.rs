@@ -783,3 +783,31 @@ fn types_option_keeps_mount_events() {
         format_records(&net_records)
     );
 }
+
+#[test]
+fn mount_namespace_lifetime_counts_mounts() {
+    let scratch = ScratchDir::new("mount-lifetime");
+    let target = make_dir(scratch.path(), "target");
+    let tracer = Tracer::start(&[]);
+    let (pid, mnt_inode, calls, held) = run_helper(&[
+        os("tmpfs"),
+        target.as_os_str(),
+        os("umount"),
+        target.as_os_str(),
+        os("0"),
+    ]);
+    let succeeded = calls.iter().filter(|call| call.ret.is_some()).count() as u64;
+    tracer.wait_for_count(
+        &format!("{} mount calls by pid {pid}", calls.len()),
+        calls.len(),
+        |record| record.is_mount_by(pid),
+    );
+    drop(held);
+    let destroyed = tracer.wait_for(&format!("mnt {mnt_inode} destroyed"), |record| {
+        record.is_destroy_of(mnt_inode)
+    });
+    let lifetime = destroyed.lifetime().expect("a lifetime body");
+    assert_eq!(lifetime.mounts, Some(succeeded), "{}", destroyed.line);
+    assert_eq!(lifetime.origin.how, "unshare", "{}", destroyed.line);
+    let _ = tracer.stop();
+}
