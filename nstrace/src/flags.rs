@@ -34,12 +34,18 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
 /// `CSIGNAL`: in `clone` (not `clone3`) the low byte is the exit signal.
 pub const CSIGNAL: u64 = 0xff;
 
-/// Names the flags set in `flags`. A bit without a name is shown in hex,
-/// so no set bit is hidden.
+/// Names the clone flags set in `flags`. A bit without a name is shown in
+/// hex, so no set bit is hidden.
 pub fn clone_flag_names(flags: u64) -> Vec<String> {
+    bit_names(CLONE_FLAGS, flags)
+}
+
+/// Names the bits of `flags` found in `table`. A bit without a name is
+/// shown in hex, so no set bit is hidden.
+pub fn bit_names(table: &[(u64, &str)], flags: u64) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = flags;
-    for &(bit, name) in CLONE_FLAGS {
+    for &(bit, name) in table {
         if flags & bit != 0 {
             names.push(name.to_string());
             rest &= !bit;

@@ -1,6 +1,8 @@
 //! Names for the flags and commands of the mount syscalls, with values from
 //! `include/uapi/linux/mount.h` and `include/uapi/linux/fcntl.h`.
 
+use crate::flags::bit_names;
+
 /// `mount` flags (`MS_*`), by bit.
 const MS_FLAGS: &[(u64, &str)] = &[
     (0x1, "MS_RDONLY"),
@@ -118,26 +120,6 @@ const FSCONFIG_COMMANDS: [&str; 9] = [
 /// `AT_FDCWD`: the directory file descriptor that means the working
 /// directory.
 pub const AT_FDCWD: i32 = -100;
-
-/// Names the bits of `flags` found in `table`. A bit without a name is
-/// shown in hex, so no set bit is hidden.
-fn bit_names(table: &[(u64, &str)], flags: u64) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = flags;
-    for &(bit, name) in table {
-        if flags & bit != 0 {
-            names.push(name.to_string());
-            rest &= !bit;
-        }
-    }
-    for bit in 0..64 {
-        let mask = 1u64 << bit;
-        if rest & mask != 0 {
-            names.push(format!("{mask:#x}"));
-        }
-    }
-    names
-}
 
 /// Names `mount` flags, after stripping the `MS_MGC_VAL` magic as the
 /// kernel does.

@@ -1,7 +1,22 @@
 //! Namespace types as `lsns` names them, with their `CLONE_NEW*` flags.
 
-use nstrace_common::ns::{clone_flag, slot};
+use nstrace_common::ns::{clone_flag, slot, NS_SLOTS};
 use serde::Serialize;
+
+/// `/proc/PID/ns` file names of the slots in a task's namespace set, by
+/// slot index (see `nstrace_common::ns::slot`), with each slot's type.
+pub const SLOTS: [(&str, NsType); NS_SLOTS] = [
+    ("mnt", NsType::Mnt),
+    ("uts", NsType::Uts),
+    ("ipc", NsType::Ipc),
+    ("pid", NsType::Pid),
+    ("pid_for_children", NsType::Pid),
+    ("net", NsType::Net),
+    ("user", NsType::User),
+    ("cgroup", NsType::Cgroup),
+    ("time", NsType::Time),
+    ("time_for_children", NsType::Time),
+];
 
 /// A namespace type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -9,35 +9,18 @@ use std::collections::BTreeMap;
 
 pub use mount::{fd_arg, mount_syscall_name, name_slot, path_slot, relative_dirfd, MountContext};
 
-use nstrace_common::{
-    ns::NS_SLOTS,
-    record::{fd_kind, syscall, ForkRecord, Header, NsSet, SyscallRecord, Task},
-};
+use nstrace_common::record::{fd_kind, syscall, ForkRecord, Header, NsSet, SyscallRecord, Task};
 
 use crate::{
     clock::Clock,
     decode::{c_string, Record},
     flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
-    namespace::NsType,
+    namespace::{NsType, SLOTS},
     output::event::{
         BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter,
         NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
     },
 };
-
-/// `/proc/PID/ns` names of the slots in an [`NsSet`], by slot index.
-const SLOT_NAMES: [&str; NS_SLOTS] = [
-    "mnt",
-    "uts",
-    "ipc",
-    "pid",
-    "pid_for_children",
-    "net",
-    "user",
-    "cgroup",
-    "time",
-    "time_for_children",
-];
 
 /// What every event shares: host name, clock, and the nsfs device.
 #[derive(Clone, Debug)]
@@ -321,8 +304,9 @@ fn ns_slot(set: &NsSet, slot: usize) -> NsSlot {
 }
 
 fn slot_map(set: &NsSet) -> BTreeMap<&'static str, u32> {
-    SLOT_NAMES
+    SLOTS
         .iter()
+        .map(|(name, _)| name)
         .zip(set.ns.iter())
         .filter(|(_, entry)| entry.inode != 0)
         .map(|(name, entry)| (*name, entry.inode))

@@ -25,26 +25,12 @@ use crate::{
     clock::Clock,
     decode::Record,
     flags::{clone_flag_names, split_clone_signal},
-    namespace::NsType,
+    namespace::{NsType, SLOTS},
     output::event::{
         Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes,
     },
     translate::{process, MountContext, Translator},
 };
-
-/// Namespace type of each slot.
-const SLOT_TYPES: [NsType; NS_SLOTS] = [
-    NsType::Mnt,
-    NsType::Uts,
-    NsType::Ipc,
-    NsType::Pid,
-    NsType::Pid,
-    NsType::Net,
-    NsType::User,
-    NsType::Cgroup,
-    NsType::Time,
-    NsType::Time,
-];
 
 /// Source of namespace destruction times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,12 +90,8 @@ impl Tracker {
         for task in &snapshot.tasks {
             for (slot, &inode) in task.slots.iter().enumerate() {
                 if inode != 0 && self.table.get(inode).is_none() {
-                    self.table.insert(NsEntry::new(
-                        SLOT_TYPES[slot],
-                        inode,
-                        now_ns,
-                        pre_existing(),
-                    ));
+                    self.table
+                        .insert(NsEntry::new(SLOTS[slot].1, inode, now_ns, pre_existing()));
                 }
             }
             self.move_task(task.tid, task.slots, now_ns);
@@ -288,7 +270,7 @@ impl Tracker {
                 for (slot, &inode) in slots.iter().enumerate() {
                     if inode != 0 && self.table.get(inode).is_none() {
                         self.table
-                            .insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
+                            .insert(NsEntry::new(SLOTS[slot].1, inode, now_ns, unknown()));
                     }
                 }
                 self.move_task(task.tid, slots, now_ns);
@@ -355,10 +337,10 @@ impl Tracker {
                 if inode == 0 {
                     continue;
                 }
-                self.end_if_reused(inode, SLOT_TYPES[slot], None, false, now_ns, &mut events);
+                self.end_if_reused(inode, SLOTS[slot].1, None, false, now_ns, &mut events);
                 if self.table.get(inode).is_none() {
                     self.table
-                        .insert(NsEntry::new(SLOT_TYPES[slot], inode, now_ns, unknown()));
+                        .insert(NsEntry::new(SLOTS[slot].1, inode, now_ns, unknown()));
                 }
             }
             self.move_task(task.tid, task.slots, now_ns);
@@ -467,11 +449,11 @@ impl Tracker {
                 continue;
             }
             let id = (ns.id != 0).then_some(ns.id);
-            self.end_if_reused(ns.inode, SLOT_TYPES[slot], id, false, time, events);
+            self.end_if_reused(ns.inode, SLOTS[slot].1, id, false, time, events);
             if let Some(entry) = self.table.get_mut(ns.inode) {
                 apply_ref(entry, ns);
             } else {
-                let mut entry = NsEntry::new(SLOT_TYPES[slot], ns.inode, time, unknown());
+                let mut entry = NsEntry::new(SLOTS[slot].1, ns.inode, time, unknown());
                 apply_ref(&mut entry, ns);
                 self.table.insert(entry);
             }

@@ -12,21 +12,10 @@ use std::{
 use nstrace_common::ns::NS_SLOTS;
 
 use super::tasks::Slots;
-use crate::{namespace::NsType, output::event::Pin};
-
-/// `/proc/PID/ns` file names of the slots, by slot index.
-pub const SLOT_FILES: [&str; NS_SLOTS] = [
-    "mnt",
-    "uts",
-    "ipc",
-    "pid",
-    "pid_for_children",
-    "net",
-    "user",
-    "cgroup",
-    "time",
-    "time_for_children",
-];
+use crate::{
+    namespace::{NsType, SLOTS},
+    output::event::Pin,
+};
 
 /// `NS_GET_USERNS`, `NS_GET_PARENT` and `NS_GET_ID` from
 /// `include/uapi/linux/nsfs.h`; `NS_GET_ID` exists since Linux 6.18.
@@ -97,7 +86,7 @@ pub fn scan(details: bool) -> Snapshot {
         for tid in numeric_entries(&proc_dir.join("task")) {
             let ns_dir = proc_dir.join(format!("task/{tid}/ns"));
             let mut slots = [0u32; NS_SLOTS];
-            for (slot, name) in SLOT_FILES.iter().enumerate() {
+            for (slot, (name, _)) in SLOTS.iter().enumerate() {
                 let path = ns_dir.join(name);
                 if let Some((ns_type, inode)) = read_link(&path) {
                     slots[slot] = inode;
