@@ -46,6 +46,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE", default_value = crate::probe::KERNEL_BTF)]
     pub btf: PathBuf,
 
+    /// Events the output queue holds while the sink is slow; beyond that
+    /// events are dropped and counted.
+    #[arg(long, value_name = "EVENTS", default_value_t = 16384)]
+    pub queue_size: usize,
+
     /// Size of the kernel ring buffer in bytes: a power of two and a
     /// multiple of the page size.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
@@ -61,6 +66,7 @@ pub struct Config {
     pub ring_buffer_bytes: u32,
     pub health_interval: Duration,
     pub btf: PathBuf,
+    pub queue_size: usize,
 }
 
 impl Args {
@@ -89,6 +95,10 @@ impl Args {
             types.insert(ns_type);
         }
 
+        if self.queue_size == 0 {
+            bail!("invalid --queue-size 0: expected at least 1");
+        }
+
         let page = page_size();
         let size = self.ring_buffer_size;
         if !size.is_power_of_two() || u64::from(size) % page != 0 {
@@ -110,6 +120,7 @@ impl Args {
             ring_buffer_bytes: size,
             health_interval,
             btf: self.btf,
+            queue_size: self.queue_size,
         })
     }
 }

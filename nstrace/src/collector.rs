@@ -1,7 +1,7 @@
 //! The tracing loop: drain the ring buffer, turn records into events,
 //! filter and write them, and report losses and health.
 
-use std::{collections::BTreeMap, io, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::Context;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
@@ -19,6 +19,7 @@ use crate::{
     mount_tracker::MountTracker,
     output::{
         event::{Body, Event, EventKind, Health, Loss, Start, Stop},
+        queue::Queue,
         sink::Sink,
     },
     privilege,
@@ -54,9 +55,11 @@ const LOSS_NAMES: [&str; loss::SLOTS as usize] = [
 #[derive(Default)]
 struct Counts {
     records_read: u64,
-    events_written: u64,
     decode_errors: u64,
     lost: [u64; loss::SLOTS as usize],
+    /// Output queue counts already reported in loss records.
+    sink_dropped: u64,
+    sink_failed: u64,
 }
 
 /// Reason the loop ended.
@@ -76,8 +79,11 @@ struct Session {
     tracker: Tracker,
     /// Context of mount records: directories and the mount fd table.
     mounts: MountTracker,
-    sink: Sink,
+    queue: Queue,
     counts: Counts,
+    /// After the loop ends, events wait for room in the queue instead of
+    /// being dropped, so that shutdown writes every pending record.
+    shutting_down: bool,
 }
 
 /// Loads the programs and traces until a signal, the duration, or an error.
@@ -113,6 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     report_start(&probe);
     let tracker = Tracker::new(translator, probe.precision);
 
+    let config_queue_size = config.queue_size;
     let mut session = Session {
         config,
         probe,
@@ -120,8 +127,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         losses,
         tracker,
         mounts: MountTracker::default(),
-        sink,
+        queue: Queue::spawn(sink, config_queue_size)
+            .context("starting the writer thread failed")?,
         counts: Counts::default(),
+        shutting_down: false,
     };
     match session.trace().await {
         Ok(()) => Ok(()),
@@ -149,7 +158,11 @@ impl Session {
             self.tracker
                 .translator
                 .event(EventKind::Start, Clock::boot_now(), Body::Start(start));
-        if self.write(&start)? {
+        // The start record waits for room like the final ones.
+        self.shutting_down = true;
+        let closed = self.write(start)?;
+        self.shutting_down = false;
+        if closed {
             return Ok(());
         }
 
@@ -170,6 +183,7 @@ impl Session {
         if matches!(ending, Ending::BrokenPipe) {
             return Ok(());
         }
+        self.shutting_down = true;
 
         // Drain what the kernel wrote before the stop, then write the
         // lifetimes still open and the totals.
@@ -188,10 +202,12 @@ impl Session {
             Ending::Signal => "signal",
             Ending::Duration | Ending::BrokenPipe => "duration",
         };
+        self.queue.sync();
+        let queued = self.queue.counts();
         let stop = Stop {
             reason: reason.to_string(),
             records_read: self.counts.records_read,
-            events_written: self.counts.events_written,
+            events_written: queued.written,
             lost: LOSS_NAMES
                 .iter()
                 .copied()
@@ -199,19 +215,24 @@ impl Session {
                 .collect::<BTreeMap<_, _>>(),
             decode_errors: self.counts.decode_errors,
             tables,
+            sink_dropped: queued.dropped,
+            sink_failed: queued.failed,
         };
         let stop =
             self.tracker
                 .translator
                 .event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
-        if self.write(&stop)? || self.flush()? {
+        if self.write(stop)? {
             return Ok(());
         }
+        let queued = self.queue.finish();
         info!(
-            "stopped: {} records read, {} events written, {} lost",
+            "stopped: {} records read, {} events written, {} lost in the kernel, {} dropped and {} failed in the output",
             self.counts.records_read,
-            self.counts.events_written,
-            self.counts.lost.iter().sum::<u64>()
+            queued.written,
+            self.counts.lost.iter().sum::<u64>(),
+            queued.dropped,
+            queued.failed
         );
         Ok(())
     }
@@ -343,13 +364,38 @@ impl Session {
                 ));
             }
         }
+        let kernel_loss = !events.is_empty();
+        let queued = self.queue.counts();
+        for (kind, total, reported) in [
+            (
+                "sink_dropped",
+                queued.dropped,
+                &mut self.counts.sink_dropped,
+            ),
+            ("sink_failed", queued.failed, &mut self.counts.sink_failed),
+        ] {
+            if total > *reported {
+                let count = total - *reported;
+                *reported = total;
+                warn!("loss: {count} events {kind} in the output ({total} since start)");
+                let loss = Loss { kind, count, total };
+                events.push(self.tracker.translator.event(
+                    EventKind::Loss,
+                    Clock::boot_now(),
+                    Body::Loss(loss),
+                ));
+            }
+        }
         if events.is_empty() {
             return Ok(false);
         }
         if self.write_all(events)? {
             return Ok(true);
         }
-        self.resync()
+        if kernel_loss {
+            return self.resync();
+        }
+        self.flush()
     }
 
     /// Rebuilds the namespace state from a scan of `/proc` after the
@@ -375,7 +421,7 @@ impl Session {
         let health = Health {
             tables: self.tracker.sizes(),
             records_read: self.counts.records_read,
-            events_written: self.counts.events_written,
+            events_written: self.queue.counts().written,
             lost: self.counts.lost.iter().sum(),
         };
         let event = self.tracker.translator.event(
@@ -383,7 +429,7 @@ impl Session {
             Clock::boot_now(),
             Body::Health(health),
         );
-        if self.write(&event)? {
+        if self.write(event)? {
             return Ok(true);
         }
         self.flush()
@@ -396,23 +442,33 @@ impl Session {
             if !self.config.filter.accepts(&event) {
                 continue;
             }
-            if self.write(&event)? {
+            if self.write(event)? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    fn write(&mut self, event: &Event) -> anyhow::Result<bool> {
-        let closed = pipe_closed(self.sink.write(event)).context("writing a record failed")?;
-        if !closed {
-            self.counts.events_written += 1;
+    /// Queues one event. Returns true when standard output is a closed
+    /// pipe.
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "callers chain it with fallible steps"
+    )]
+    fn write(&mut self, event: Event) -> anyhow::Result<bool> {
+        if self.shutting_down {
+            return Ok(self.queue.send_waiting(event));
         }
-        Ok(closed)
+        Ok(self.queue.send(event))
     }
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "callers chain it with fallible steps"
+    )]
     fn flush(&mut self) -> anyhow::Result<bool> {
-        pipe_closed(self.sink.flush()).context("writing records failed")
+        self.queue.flush();
+        Ok(self.queue.closed())
     }
 }
 
@@ -439,15 +495,6 @@ fn exit_on_second_signal() {
         warn!("signal: second signal received, exiting without the final drain");
         std::process::exit(130);
     });
-}
-
-/// Maps a broken pipe to `Ok(true)`: a reader that went away is a normal end.
-fn pipe_closed(result: io::Result<()>) -> io::Result<bool> {
-    match result {
-        Ok(()) => Ok(false),
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(true),
-        Err(error) => Err(error),
-    }
 }
 
 fn report_start(probe: &Probe) {

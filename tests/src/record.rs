@@ -351,6 +351,8 @@ pub struct Stop {
     pub lost: BTreeMap<String, u64>,
     pub decode_errors: u64,
     pub tables: Tables,
+    pub sink_dropped: u64,
+    pub sink_failed: u64,
 }
 
 /// Sizes of the collector's tables.

@@ -323,6 +323,11 @@ pub struct Stop {
     /// Ring buffer entries that could not be decoded.
     pub decode_errors: u64,
     pub tables: TableSizes,
+    /// Events dropped because the sink fell behind and the output queue
+    /// was full.
+    pub sink_dropped: u64,
+    /// Events the sink failed to write (a full disk, a lost receiver).
+    pub sink_failed: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1,4 +1,5 @@
 //! Output: record types and where they are written.
 
 pub mod event;
+pub mod queue;
 pub mod sink;
