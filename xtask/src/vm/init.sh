@@ -22,7 +22,8 @@ mount_or_report proc proc /proc
 mount_or_report sysfs sysfs /sys
 mount_or_report tracefs tracefs /sys/kernel/tracing
 mount_or_report bpf bpf /sys/fs/bpf
-mount_or_report tmpfs tmpfs /tmp
+# /tmp stays on the root filesystem, which is in RAM already, because the
+# helper binary sits at its host path and that may be under /tmp.
 chmod 1777 /tmp
 ip link set lo up 2>/dev/null
 hostname nstrace-guest

@@ -26,6 +26,10 @@ pub const HOST_TOOLS: [&str; 2] = ["unshare", "nsenter"];
 
 const INIT_SCRIPT: &str = include_str!("init.sh");
 
+/// Directories that /init mounts file systems on, which hide whatever the
+/// initramfs has there.
+const MOUNT_POINTS: [&str; 3] = ["/dev", "/proc", "/sys"];
+
 /// Accounts that exist in every Debian system, so that tools which look up
 /// uid 0 or 65534 find them.
 const PASSWD: &str =
@@ -76,6 +80,16 @@ pub fn build(contents: &Contents, staging: &Path, archive: &Path) -> anyhow::Res
     }
     // The tests run the helper at the absolute path that cargo compiled
     // into them, so it goes to the same path in the guest.
+    let helper = &contents.tests.helper;
+    if let Some(mount_point) = MOUNT_POINTS
+        .iter()
+        .find(|mount_point| helper.starts_with(mount_point))
+    {
+        bail!(
+            "the helper {} would be hidden in the guest, where /init mounts a file system on {mount_point}; build in another directory",
+            helper.display()
+        );
+    }
     executables.push(copy_executable(
         &contents.tests.helper,
         staging,
