@@ -24,7 +24,7 @@ use crate::{build, packages};
 const VM_PACKAGES: [&str; 4] = ["qemu-system-x86", "busybox-static", "cpio", "util-linux"];
 
 /// Default time one guest may take from boot to power-off. A guest run of
-/// the 12 end-to-end tests took 50 to 75 s under TCG on a 2-core host.
+/// the 12 end-to-end tests took 50 to 110 s under TCG on a busy 2-core host.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 600;
 
 /// Kernel series that `cargo xtask vm-test` boots.
