@@ -77,6 +77,13 @@ pub struct Offsets {
     pub inode_i_sb: u32,
     pub inode_i_private: u32,
     pub super_block_s_magic: u32,
+    /// Fields that name an anon_inode file, which a pidfd is before Linux
+    /// 6.9: `file->f_path.dentry->d_name.name` and `file->private_data`.
+    pub file_f_path: u32,
+    pub path_dentry: u32,
+    pub dentry_d_name: u32,
+    pub qstr_name: u32,
+    pub file_private_data: u32,
 
     pub linux_binprm_filename: u32,
     pub task_exit_code: u32,
@@ -138,6 +145,11 @@ impl Offsets {
         inode_i_sb: ABSENT,
         inode_i_private: ABSENT,
         super_block_s_magic: ABSENT,
+        file_f_path: ABSENT,
+        path_dentry: ABSENT,
+        dentry_d_name: ABSENT,
+        qstr_name: ABSENT,
+        file_private_data: ABSENT,
         linux_binprm_filename: ABSENT,
         task_exit_code: ABSENT,
     };

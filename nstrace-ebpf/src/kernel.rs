@@ -13,6 +13,11 @@ use crate::maps::OFFSETS;
 const NSFS_MAGIC: u64 = 0x6e73_6673;
 /// `PIDFS_MAGIC`: pidfds live on pidfs since Linux 6.9.
 const PIDFS_MAGIC: u64 = 0x5049_4446;
+/// `ANON_INODE_FS_MAGIC`: before Linux 6.9 a pidfd is an anon_inode file.
+const ANON_INODE_FS_MAGIC: u64 = 0x0904_1934;
+/// Dentry name of a pidfd before Linux 6.9, with its NUL, as read in one
+/// little-endian u64: `pidfd_create` calls `anon_inode_getfile("[pidfd]", ...)`.
+const PIDFD_ANON_NAME: u64 = u64::from_le_bytes(*b"[pidfd]\0");
 
 /// Reads one field of [`OFFSETS`]. The volatile read keeps the compiler
 /// from folding the compile-time value, which user space replaces.
@@ -281,13 +286,39 @@ pub fn read_fd_target(task: *const u8, fd: i32, out: &mut FdTarget) {
         out.kind = fd_kind::PIDFD;
         // pidfs keeps the `struct pid` in the inode, as `pidfd_pid()` reads it.
         let pid = read_ptr(inode, offset!(inode_i_private));
-        let numbers = offset!(pid_numbers);
-        if numbers != ABSENT {
-            out.pid = read::<u32>(pid, numbers + offset!(upid_nr)).unwrap_or(0);
-        }
+        out.pid = read_pid_nr(pid);
+    } else if magic == ANON_INODE_FS_MAGIC && is_anon_pidfd(file) {
+        out.kind = fd_kind::PIDFD;
+        // An anon_inode pidfd keeps the `struct pid` in the file.
+        let pid = read_ptr(file, offset!(file_private_data));
+        out.pid = read_pid_nr(pid);
     } else {
-        // NOTE: before Linux 6.9 a pidfd is an anon_inode file, which this
-        // check cannot tell from other anon_inode files, so it is "other".
         out.kind = fd_kind::OTHER;
     }
+}
+
+/// Returns whether the anon_inode `file` is a pidfd, by its dentry name.
+#[inline(always)]
+fn is_anon_pidfd(file: *const u8) -> bool {
+    let f_path = offset!(file_f_path);
+    let path_dentry = offset!(path_dentry);
+    let d_name = offset!(dentry_d_name);
+    let qstr_name = offset!(qstr_name);
+    if [f_path, path_dentry, d_name, qstr_name].contains(&ABSENT) {
+        return false;
+    }
+    let dentry = read_ptr(file, f_path + path_dentry);
+    let name = read_ptr(dentry, d_name + qstr_name);
+    read::<u64>(name, 0) == Some(PIDFD_ANON_NAME)
+}
+
+/// Reads the process id of a `struct pid` in the initial pid namespace,
+/// or 0 when it cannot be read.
+#[inline(always)]
+fn read_pid_nr(pid: *const u8) -> u32 {
+    let numbers = offset!(pid_numbers);
+    if numbers == ABSENT {
+        return 0;
+    }
+    read::<u32>(pid, numbers + offset!(upid_nr)).unwrap_or(0)
 }

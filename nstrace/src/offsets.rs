@@ -101,6 +101,13 @@ pub fn resolve(btf: &Btf) -> Result<Offsets, OffsetError> {
         inode_i_sb: field("inode", "i_sb", Required)?,
         inode_i_private: field("inode", "i_private", Required)?,
         super_block_s_magic: field("super_block", "s_magic", Required)?,
+        // Only needed to recognise a pidfd before Linux 6.9; without them a
+        // pidfd there is reported as "other".
+        file_f_path: field("file", "f_path", Optional)?,
+        path_dentry: field("path", "dentry", Optional)?,
+        dentry_d_name: field("dentry", "d_name", Optional)?,
+        qstr_name: field("qstr", "name", Optional)?,
+        file_private_data: field("file", "private_data", Optional)?,
         linux_binprm_filename: field("linux_binprm", "filename", Required)?,
         task_exit_code: field("task_struct", "exit_code", Required)?,
     };
@@ -129,5 +136,16 @@ mod tests {
         let offsets = resolve(&btf).expect("every required field in the running kernel's BTF");
         assert_ne!(offsets.task_nsproxy, ABSENT);
         assert_eq!(offsets.upid_size, 16);
+        // Optional fields, found in the BTF of Linux 6.1 and 6.18. Without
+        // them a pidfd before Linux 6.9 is reported as "other".
+        for (name, offset) in [
+            ("file.f_path", offsets.file_f_path),
+            ("path.dentry", offsets.path_dentry),
+            ("dentry.d_name", offsets.dentry_d_name),
+            ("qstr.name", offsets.qstr_name),
+            ("file.private_data", offsets.file_private_data),
+        ] {
+            assert_ne!(offset, ABSENT, "{name} not found in the kernel's BTF");
+        }
     }
 }

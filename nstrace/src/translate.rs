@@ -192,9 +192,9 @@ impl Translator {
                 ("nsfs", vec![nsfs_type])
             }
             fd_kind::PIDFD => ("pidfd", nstype_types.iter().copied().map(Some).collect()),
-            // NOTE: before Linux 6.9 a pidfd is an anon_inode file that the
-            // kernel side reports as "other"; a successful setns on it with
-            // several flags is still reported per type.
+            // A pidfd before Linux 6.9 is reported as "other" when the BTF
+            // lacks the fields that name anon_inode files. A successful setns
+            // on it with several flags is still reported per type.
             fd_kind::OTHER => ("other", nstype_types.iter().copied().map(Some).collect()),
             fd_kind::NOT_OPEN => ("not_open", nstype_types.iter().copied().map(Some).collect()),
             _ => (

@@ -1,7 +1,9 @@
 //! Developer tasks for nstrace: `cargo xtask <task>`.
 //!
 //! `setup` installs what the eBPF build needs, `build` compiles the eBPF
-//! object and the collector, `run` traces, `test` runs every test.
+//! object and the collector, and `run` traces. `test` runs every test on
+//! the host and then the end-to-end tests in Debian's 6.1 and 6.12 kernels
+//! under QEMU. `vm-test` runs only the tests in those kernels.
 
 mod build;
 mod command;
@@ -9,8 +11,9 @@ mod packages;
 mod run;
 mod test;
 mod toolchain;
+mod vm;
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 
@@ -35,11 +38,21 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Build, then run the unit and end-to-end tests as root; arguments
-    /// after `--` go to the test binaries.
+    /// Build, then run the unit and end-to-end tests as root, then the
+    /// end-to-end tests in Debian's 6.1 and 6.12 kernels under QEMU;
+    /// arguments after `--` go to the host's test binaries.
     Test {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Build, then run the end-to-end tests in Debian kernels under QEMU.
+    VmTest {
+        /// Kernel series to boot.
+        #[arg(long, value_enum, default_value = "all")]
+        kernel: vm::KernelSelection,
+        /// Seconds one guest may run before it is killed and fails.
+        #[arg(long, default_value_t = vm::DEFAULT_TIMEOUT_SECS)]
+        timeout: u64,
     },
 }
 
@@ -50,6 +63,9 @@ fn main() -> ExitCode {
         Task::Build => toolchain::setup().and_then(|tools| build::build(&tools).map(|_| ())),
         Task::Run { args } => run::run(&args),
         Task::Test { args } => test::test(&args),
+        Task::VmTest { kernel, timeout } => {
+            test::vm_test(&kernel.kernels(), Duration::from_secs(timeout))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,11 +22,7 @@ pub fn install(packages: &[&str], reason: &str) -> anyhow::Result<()> {
         bail!("{reason} needs the Debian packages {list}; run as root, or install them with `sudo apt-get install {list}`");
     }
     eprintln!("xtask: installing Debian packages for {reason}: {list}");
-    let mut update_result = Ok(());
-    APT_UPDATE.call_once(|| {
-        update_result = command::run(Command::new("apt-get").args(["update", "-q"]));
-    });
-    update_result.context("apt-get update failed")?;
+    update()?;
     command::run(
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends"])
@@ -34,6 +30,15 @@ pub fn install(packages: &[&str], reason: &str) -> anyhow::Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
     .with_context(|| format!("installing {list} failed"))
+}
+
+/// Runs `apt-get update` unless this process already ran it.
+pub fn update() -> anyhow::Result<()> {
+    let mut update_result = Ok(());
+    APT_UPDATE.call_once(|| {
+        update_result = command::run(Command::new("apt-get").args(["update", "-q"]));
+    });
+    update_result.context("apt-get update failed")
 }
 
 /// Returns the subset of `packages` that dpkg does not list as installed.

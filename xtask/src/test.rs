@@ -1,11 +1,12 @@
-//! `cargo xtask test`: unit tests, then end-to-end tests against the
-//! running kernel.
+//! `cargo xtask test`: unit tests and end-to-end tests against the
+//! running kernel, then the end-to-end tests in Debian's kernels under
+//! QEMU.
 
-use std::{env, process::Command};
+use std::{env, process::Command, time::Duration};
 
 use anyhow::{bail, Context};
 
-use crate::{build, command, packages, toolchain};
+use crate::{build, command, packages, toolchain, vm};
 
 /// Debian packages whose programs the end-to-end tests run: unshare,
 /// nsenter and setpriv (util-linux), lsns (util-linux), ip (iproute2).
@@ -29,5 +30,25 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         .env("NSTRACE_BIN", &outputs.nstrace)
         .arg("--")
         .args(args);
-    command::run(&mut tests).context("tests failed")
+    // The guests run even when a host test fails, so that one run shows
+    // the results on every kernel.
+    let host = command::run(&mut tests).context("host tests failed");
+    let guests = vm::test(
+        &outputs,
+        &vm::KernelSeries::ALL,
+        Duration::from_secs(vm::DEFAULT_TIMEOUT_SECS),
+    );
+    match (host, guests) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
+        (Err(host), Err(guests)) => Err(anyhow::anyhow!("{host:#}\n{guests:#}")),
+    }
+}
+
+/// Builds, then runs the end-to-end tests in guests only, for
+/// `cargo xtask vm-test`.
+pub fn vm_test(kernels: &[vm::KernelSeries], timeout: Duration) -> anyhow::Result<()> {
+    let tools = toolchain::setup()?;
+    let outputs = build::build(&tools)?;
+    vm::test(&outputs, kernels, timeout)
 }
