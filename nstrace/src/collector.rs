@@ -20,6 +20,7 @@ use crate::{
         event::{Body, EventKind, Loss, Start, Stop},
         sink::Sink,
     },
+    pipeline::Pipeline,
     probe::{self, Probe},
     translate::Translator,
 };
@@ -53,11 +54,6 @@ enum Ending {
 
 /// Loads the programs and traces until a signal, the duration, or an error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let mut sink = match &config.output {
-        Some(path) => Sink::file(path)
-            .with_context(|| format!("opening output file {} failed", path.display()))?,
-        None => Sink::stdout(),
-    };
     let translator = Translator {
         clock: Clock::now().context("reading the system clocks failed")?,
         host: nix::unistd::gethostname()
@@ -65,6 +61,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or_default(),
         nsfs_dev: nsfs_device(),
     };
+    let mut sink = Sink::open(&config.sink, &translator.host)?;
+    let mut pipeline = Pipeline::new(translator.clock, config.filter.clone());
 
     let mut probe = probe::load(config.ring_buffer_bytes)?;
     let mut ring = RingBuf::try_from(
@@ -89,11 +87,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
         hooks: probe.hooks.clone(),
-        unavailable: probe.unavailable.clone(),
+        unavailable: [probe.unavailable.as_slice(), pipeline.unavailable()].concat(),
         namespace_ids: probe.namespace_ids,
         ring_buffer_bytes: config.ring_buffer_bytes,
     };
-    let start_event = translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
+    let mut start_event = translator.event(EventKind::Start, Clock::boot_now(), Body::Start(start));
+    pipeline.process(&mut start_event);
     sink.write(&start_event)
         .context("writing the start record failed")?;
     sink.flush().context("writing the start record failed")?;
@@ -105,6 +104,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &mut ring,
         &losses,
         &translator,
+        &mut pipeline,
         &mut sink,
         &mut counts,
     )
@@ -125,11 +125,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &mut ring,
         &mut probe,
         &translator,
-        &config,
+        &mut pipeline,
         &mut sink,
         &mut counts,
     )?;
-    check_losses(&losses, &translator, &mut sink, &mut counts)?;
+    check_losses(&losses, &translator, &mut pipeline, &mut sink, &mut counts)?;
     let reason = match ending {
         Ending::Signal => "signal",
         Ending::Duration | Ending::BrokenPipe => "duration",
@@ -145,7 +145,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .collect::<BTreeMap<_, _>>(),
         decode_errors: counts.decode_errors,
     };
-    let stop_event = translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
+    let mut stop_event = translator.event(EventKind::Stop, Clock::boot_now(), Body::Stop(stop));
+    pipeline.process(&mut stop_event);
     write_or_pipe(&mut sink, &stop_event)?;
     flush_or_pipe(&mut sink)?;
     info!(
@@ -157,12 +158,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the loop owns no state of its own; it borrows each stage of the run"
+)]
 async fn trace_loop(
     config: &Config,
     probe: &mut Probe,
     ring: &mut RingBuf<MapData>,
     losses: &PerCpuArray<MapData, u64>,
     translator: &Translator,
+    pipeline: &mut Pipeline,
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> anyhow::Result<Ending> {
@@ -186,12 +192,12 @@ async fn trace_loop(
     loop {
         tokio::select! {
             _ = drain_tick.tick() => {
-                if drain(ring, probe, translator, config, sink, counts)? {
+                if drain(ring, probe, translator, pipeline, sink, counts)? {
                     return Ok(Ending::BrokenPipe);
                 }
             }
             _ = loss_tick.tick() => {
-                if check_losses(losses, translator, sink, counts)? {
+                if check_losses(losses, translator, pipeline, sink, counts)? {
                     return Ok(Ending::BrokenPipe);
                 }
             }
@@ -228,7 +234,7 @@ fn drain(
     ring: &mut RingBuf<MapData>,
     probe: &mut Probe,
     translator: &Translator,
-    config: &Config,
+    pipeline: &mut Pipeline,
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> anyhow::Result<bool> {
@@ -246,8 +252,9 @@ fn drain(
             }
         };
         drop(item);
-        for event in translator.translate(&record) {
-            if !config.filter.accepts(&event) {
+        pipeline.observe(&record);
+        for mut event in translator.translate(&record) {
+            if !pipeline.process(&mut event) {
                 continue;
             }
             if write_or_pipe(sink, &event)? {
@@ -271,6 +278,7 @@ fn drain(
 fn check_losses(
     losses: &PerCpuArray<MapData, u64>,
     translator: &Translator,
+    pipeline: &mut Pipeline,
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> anyhow::Result<bool> {
@@ -290,7 +298,8 @@ fn check_losses(
                 count,
                 total,
             };
-            let event = translator.event(EventKind::Loss, Clock::boot_now(), Body::Loss(loss));
+            let mut event = translator.event(EventKind::Loss, Clock::boot_now(), Body::Loss(loss));
+            pipeline.process(&mut event);
             if write_or_pipe(sink, &event)? {
                 return Ok(true);
             }

@@ -1,10 +1,11 @@
 //! Namespace types as `lsns` names them, with their `CLONE_NEW*` flags.
 
 use nstrace_common::ns::{clone_flag, slot};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A namespace type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NsType {
     Mnt,

@@ -15,9 +15,12 @@ use crate::{
     decode::{c_string, Record},
     flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
     namespace::NsType,
-    output::event::{
-        BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter,
-        NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+    output::{
+        enrichment::Enrichment,
+        event::{
+            BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate,
+            NsEnter, NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+        },
     },
 };
 
@@ -69,6 +72,7 @@ impl Translator {
             event: kind,
             host: self.host.clone(),
             body,
+            enrichment: Enrichment::default(),
         }
     }
 
@@ -300,6 +304,7 @@ fn process(header: &Header, task: &Task) -> ProcessInfo {
         uid: task.uid,
         gid: task.gid,
         comm: c_string(&task.comm),
+        ..ProcessInfo::default()
     }
 }
 

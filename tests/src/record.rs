@@ -51,6 +51,26 @@ impl Record {
         }
     }
 
+    /// The container of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn container(&self) -> Option<&Container> {
+        match &self.event {
+            Event::NsCreate(create) => create.container.as_ref(),
+            Event::NsEnter(enter) => enter.container.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The alert of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn alert(&self) -> Option<&Alert> {
+        match &self.event {
+            Event::NsCreate(create) => create.alert.as_ref(),
+            Event::NsEnter(enter) => enter.alert.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The calling process of an `ns_create` or `ns_enter` record.
     #[must_use]
     pub fn process(&self) -> Option<&Process> {
@@ -128,6 +148,57 @@ pub struct Process {
     pub uid: u32,
     pub gid: u32,
     pub comm: String,
+    pub entity_id: Option<String>,
+    pub exe: Option<String>,
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub ancestors: Vec<Ancestor>,
+}
+
+/// An ancestor of the calling process.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ancestor {
+    pub pid: u32,
+    pub comm: String,
+    pub exe: Option<String>,
+    pub entity_id: String,
+}
+
+/// The `cgroup` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cgroup {
+    pub path: String,
+    pub id: Option<u64>,
+}
+
+/// The `container` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    pub id: String,
+    pub runtime: String,
+    pub pod_uid: Option<String>,
+}
+
+/// The `alert` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    pub rule: String,
+    pub severity: String,
+    pub technique: Technique,
+    pub reason: String,
+}
+
+/// The `alert.technique` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Technique {
+    pub id: String,
+    pub name: String,
+    pub tactic: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -159,6 +230,10 @@ pub struct NsCreate {
     pub syscall: CreateCall,
     pub process: Process,
     pub child: Option<Child>,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 /// The `syscall` field of an `ns_enter` record.
@@ -203,6 +278,10 @@ pub struct NsEnter {
     pub after: Option<Slot>,
     pub namespaces: BeforeAfter,
     pub process: Process,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -217,6 +296,7 @@ pub struct Stop {
     /// Records lost in the kernel, by record kind.
     pub lost: BTreeMap<String, u64>,
     pub decode_errors: u64,
+    pub boot_id: Option<String>,
 }
 
 /// Returns the one record that matches `predicate`. Fails the test, with

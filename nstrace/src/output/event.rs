@@ -2,12 +2,16 @@
 //!
 //! Every record has `schema`, `time`, `event` and `host`; the other fields
 //! depend on `event`. Fields are only ever added to a schema version;
-//! a removed field is never reused with another meaning.
+//! a removed field is never reused with another meaning. The JSON Schema
+//! of these records is generated from these types by [`super::schema`],
+//! and the doc comments below are its field descriptions.
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::enrichment::{Ancestor, Enrichment};
 use crate::namespace::NsType;
 
 /// Schema name and version carried by every record.
@@ -16,16 +20,24 @@ pub const SCHEMA: &str = "nstrace/1";
 /// One output record.
 #[derive(Clone, Debug, Serialize)]
 pub struct Event {
+    /// Schema name and version, `nstrace/1`.
     pub schema: &'static str,
     /// RFC 3339 time in UTC with nanoseconds.
     pub time: String,
+    /// What happened; selects the fields of `body`.
     pub event: EventKind,
+    /// Host name of the machine that nstrace runs on.
     pub host: String,
     #[serde(flatten)]
     pub body: Body,
+    /// Fields that nstrace adds after translation: boot id, cgroup,
+    /// container and alert.
+    #[serde(flatten)]
+    pub enrichment: Enrichment,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Kind of a record, the value of its `event` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A namespace was created, or a call that asked for one failed.
@@ -40,6 +52,29 @@ pub enum EventKind {
     Loss,
 }
 
+impl EventKind {
+    /// Every kind, in the order the schema lists them.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::NsCreate,
+        EventKind::NsEnter,
+        EventKind::Start,
+        EventKind::Stop,
+        EventKind::Loss,
+    ];
+
+    /// Name as it appears in the `event` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::NsCreate => "ns_create",
+            EventKind::NsEnter => "ns_enter",
+            EventKind::Start => "start",
+            EventKind::Stop => "stop",
+            EventKind::Loss => "loss",
+        }
+    }
+}
+
+/// Fields that depend on the record's kind.
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Body {
@@ -50,7 +85,37 @@ pub enum Body {
     Loss(Loss),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+impl Body {
+    /// The calling process of a namespace record.
+    pub fn process(&self) -> Option<&ProcessInfo> {
+        match self {
+            Body::NsCreate(create) => Some(&create.process),
+            Body::NsEnter(enter) => Some(&enter.process),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) => None,
+        }
+    }
+
+    /// Mutable access to the calling process of a namespace record.
+    pub fn process_mut(&mut self) -> Option<&mut ProcessInfo> {
+        match self {
+            Body::NsCreate(create) => Some(&mut create.process),
+            Body::NsEnter(enter) => Some(&mut enter.process),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) => None,
+        }
+    }
+
+    /// Whether the call succeeded; `None` for records without a call.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            Body::NsCreate(create) => Some(create.outcome),
+            Body::NsEnter(enter) => Some(enter.outcome),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) => None,
+        }
+    }
+}
+
+/// Whether a call succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,
@@ -58,15 +123,16 @@ pub enum Outcome {
 }
 
 /// A failed call's error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ErrorInfo {
     /// errno name, such as `EPERM`.
     pub name: String,
+    /// errno value, such as 1.
     pub errno: i32,
 }
 
 /// A namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NsInfo {
     /// Type as `lsns` names it; absent when a failed call did not say.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -82,46 +148,76 @@ pub struct NsInfo {
     pub id: Option<u64>,
 }
 
-/// The process that made the call, as the kernel saw it at the call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The process that made the call, as the kernel saw it at the call, with
+/// details that nstrace reads from `/proc` when it processes the record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ProcessInfo {
     /// Process id (thread group id) in the initial pid namespace.
     pub pid: u32,
     /// Thread id in the initial pid namespace.
     pub tid: u32,
+    /// Process id of the real parent in the initial pid namespace; 0 when
+    /// unreadable.
     pub ppid: u32,
+    /// Effective user id in the initial user namespace.
     pub uid: u32,
+    /// Effective group id in the initial user namespace.
     pub gid: u32,
+    /// Command name, as in `/proc/PID/comm` (at most 15 bytes).
     pub comm: String,
+    /// Stable id of this process, the same in every record about it: 32 hex
+    /// digits of the SHA-256 of boot id, pid and start time. Absent when
+    /// the process exited before nstrace read `/proc/PID/stat`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Path of the executable, from the `/proc/PID/exe` link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// Start time of the process, RFC 3339 in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Parent first, then its parent, and so on: at most 4 processes, up to
+    /// but not including pid 0. Empty when the parent had exited.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<Ancestor>,
 }
 
 /// A clone, clone3 or unshare call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CreateCall {
     /// `clone`, `clone3` or `unshare`.
     pub name: &'static str,
-    /// Flag names, such as `CLONE_NEWNET`.
+    /// Flag names, such as `CLONE_NEWNET`; bits without a name in hex.
     pub flags: Vec<String>,
     /// For clone: the exit signal in the low byte of the flags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<String>,
-    /// The syscall's return value.
+    /// The syscall's return value: 0, a child pid, or `-errno`.
     pub ret: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The task that a clone created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ChildInfo {
+    /// Process id of the child in the initial pid namespace.
     pub pid: u32,
+    /// Thread id of the child in the initial pid namespace.
     pub tid: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of an `ns_create` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct NsCreate {
+    /// Whether the call succeeded.
     pub outcome: Outcome,
+    /// The error of a failed call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The namespace created; only its type for a failed call.
     pub ns: NsInfo,
+    /// The call that created it.
     pub syscall: CreateCall,
+    /// The calling process.
     pub process: ProcessInfo,
     /// For clone and clone3: the new task, which is in the namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,32 +225,41 @@ pub struct NsCreate {
 }
 
 /// A setns call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SetnsCall {
+    /// Always `setns`.
     pub name: &'static str,
+    /// The file descriptor argument.
     pub fd: i32,
     /// What the fd is: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
     pub fd_kind: &'static str,
     /// Names of the `nstype` flags; empty for 0 (any type).
     pub nstype: Vec<String>,
+    /// The syscall's return value: 0 or `-errno`.
     pub ret: i64,
 }
 
 /// One namespace slot of a task, before or after a call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NsSlot {
+    /// nsfs inode number.
     pub inode: u32,
+    /// The kernel's 64-bit namespace id; Linux 6.18 and later.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of an `ns_enter` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct NsEnter {
+    /// Whether the call succeeded.
     pub outcome: Outcome,
+    /// The error of a failed call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
     /// The namespace the call entered or tried to enter.
     pub ns: NsInfo,
+    /// The call.
     pub syscall: SetnsCall,
     /// For a pidfd: the process whose namespaces were requested.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,39 +274,51 @@ pub struct NsEnter {
     /// All the caller's namespace inodes before and after the call, by
     /// `/proc/PID/ns` name.
     pub namespaces: BeforeAfter,
+    /// The calling process.
     pub process: ProcessInfo,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// A task's namespace inodes before and after a call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct BeforeAfter {
+    /// Inodes at syscall entry, by `/proc/PID/ns` name such as `net` or
+    /// `pid_for_children`.
     pub before: BTreeMap<&'static str, u32>,
+    /// Inodes at syscall exit, by the same names.
     pub after: BTreeMap<&'static str, u32>,
 }
 
 /// A hook and whether it attached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct HookStatus {
     /// Program type and attach point, such as `tracepoint/syscalls/sys_enter_setns`.
     pub hook: String,
+    /// Whether the program is attached.
     pub attached: bool,
+    /// Why loading or attaching failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `start` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Start {
+    /// nstrace version.
     pub version: &'static str,
     /// Kernel release, as `uname -r` prints it.
     pub kernel: String,
+    /// Every hook, attached or not.
     pub hooks: Vec<HookStatus>,
     /// Features the running kernel lacks, and what that costs.
     pub unavailable: Vec<String>,
     /// Whether records carry the kernel's 64-bit namespace id.
     pub namespace_ids: bool,
+    /// Size of the kernel ring buffer in bytes.
     pub ring_buffer_bytes: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `stop` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Stop {
     /// Why the collector stopped: `signal`, `duration` or `error`.
     pub reason: String,
@@ -215,7 +332,8 @@ pub struct Stop {
     pub decode_errors: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `loss` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Loss {
     /// Record kind that was lost: `syscall`, `fork`, `exec`, `exit`, or
     /// `pending` for syscall entries that did not fit the in-kernel table.
