@@ -74,6 +74,7 @@ fn setns_event(alert: Option<Alert>) -> Event {
             cgroup: Some(CgroupInfo {
                 path: "/system.slice/runc-web1.scope".to_string(),
                 id: Some(9),
+                pid: 7139,
             }),
             container: Some(ContainerInfo {
                 id: "web1".to_string(),

@@ -16,7 +16,7 @@ use crate::{process::run, scratch::ScratchDir, tools::require_tool};
 const BUSYBOX: &str = "/bin/busybox";
 
 /// Commands linked to busybox in the root file system.
-const APPLETS: [&str; 6] = ["sh", "sleep", "true", "cat", "hostname", "ls"];
+const APPLETS: [&str; 7] = ["sh", "sleep", "true", "cat", "hostname", "ls", "unshare"];
 
 /// An OCI bundle: `config.json` and a busybox root file system.
 pub struct Bundle {
@@ -25,7 +25,8 @@ pub struct Bundle {
 
 impl Bundle {
     /// Creates a root file system with busybox and its applet links, and a
-    /// `runc spec` configuration without a terminal that runs `args`.
+    /// `runc spec` configuration without a terminal that runs `args` in
+    /// new pid, net, ipc, uts, mount and cgroup namespaces.
     #[track_caller]
     #[must_use]
     pub fn new(args: &[&str]) -> Self {
@@ -52,6 +53,13 @@ impl Bundle {
                 .expect("runc spec wrote invalid JSON");
         config["process"]["terminal"] = Value::Bool(false);
         config["process"]["args"] = args.iter().map(|arg| Value::from(*arg)).collect();
+        // runc creates the cgroup namespace from the container's first
+        // process, which lives on, unlike the setup process that creates
+        // the others.
+        config["linux"]["namespaces"]
+            .as_array_mut()
+            .expect("runc spec wrote linux.namespaces")
+            .push(serde_json::json!({"type": "cgroup"}));
         fs::write(&path, config.to_string()).expect("writing config.json failed");
         Self { dir }
     }
@@ -74,7 +82,7 @@ pub struct RuncContainer {
 }
 
 impl RuncContainer {
-    /// A name unique to this test process and `label`.
+    /// Creates a name unique to this test process and `label`.
     #[must_use]
     pub fn new(label: &str) -> Self {
         Self {

@@ -171,6 +171,7 @@ pub struct Ancestor {
 pub struct Cgroup {
     pub path: String,
     pub id: Option<u64>,
+    pub pid: u32,
 }
 
 /// The `container` field.

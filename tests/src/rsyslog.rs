@@ -175,7 +175,7 @@ impl Drop for Rsyslog {
     }
 }
 
-/// A UDP port on 127.0.0.1 that was free a moment ago.
+/// Returns a UDP port on 127.0.0.1 that was free a moment ago.
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|socket| socket.local_addr())
@@ -183,7 +183,7 @@ fn free_udp_port() -> u16 {
         .expect("finding a free UDP port failed")
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())

@@ -45,10 +45,17 @@ fn escape_rule_fires_on_setns_to_host() {
     require_tool("unshare", "util-linux");
     require_tool("nsenter", "util-linux");
     let tracer = Tracer::start(&[]);
-    // A process in its own net namespace, as in a container, enters the
-    // host's net namespace through /proc/2/ns/net.
-    let escape =
-        run(Command::new("unshare").args(["--net", "nsenter", "--net=/proc/2/ns/net", "true"]));
+    // A process in its own mount, uts, ipc and net namespaces, as in a
+    // container, enters the host's net namespace through /proc/2/ns/net.
+    let escape = run(Command::new("unshare").args([
+        "--mount",
+        "--uts",
+        "--ipc",
+        "--net",
+        "nsenter",
+        "--net=/proc/2/ns/net",
+        "true",
+    ]));
     escape.assert_success();
     let record = alert_of(&tracer, escape.pid, "container_escape_setns");
     let _ = tracer.stop();
@@ -72,6 +79,23 @@ fn escape_rule_ignores_host_process() {
     });
     let records = tracer.stop();
     assert_no_alert(&records, host.pid);
+}
+
+#[test]
+fn escape_rule_ignores_return_to_host_net() {
+    require_tool("unshare", "util-linux");
+    require_tool("nsenter", "util-linux");
+    let tracer = Tracer::start(&[]);
+    // Only the net namespace differs from the host's, as for a podman or
+    // CNI thread that set up a container's network and returns.
+    let back =
+        run(Command::new("unshare").args(["--net", "nsenter", "--net=/proc/2/ns/net", "true"]));
+    back.assert_success();
+    tracer.wait_for(&format!("setns by pid {}", back.pid), |record| {
+        record.is_enter_by(back.pid)
+    });
+    let records = tracer.stop();
+    assert_no_alert(&records, back.pid);
 }
 
 #[test]

@@ -1,8 +1,12 @@
-//! Rule `container_escape_setns`: a process whose own namespaces are not
-//! all the host's calls setns on a host namespace. A process in a
-//! container that reaches the host's `/proc/PID/ns/*` (a privileged
-//! container, a shared pid namespace) escapes this way, for example with
-//! `nsenter -t 1 -a`.
+//! Rule `container_escape_setns`: a process calls setns on a host
+//! namespace while it is in a non-host namespace of another type. A
+//! process in a container that reaches the host's `/proc/PID/ns/*` (a
+//! privileged container, a shared pid namespace) escapes this way, for
+//! example with `nsenter -t 1 -a`.
+//!
+//! A process whose only non-host namespace is of the target's type is
+//! returning home, not escaping: podman and CNI plugins enter a
+//! container's net namespace from a host thread and setns back.
 
 use super::{HostNamespaces, Rule};
 use crate::{
@@ -52,9 +56,11 @@ impl Rule for ContainerEscape {
         {
             return None;
         }
-        // The caller's own namespaces, not those for its children.
+        // The caller's own namespaces of the other types, not those for
+        // its children.
         let foreign: Vec<String> = NsType::ALL
             .into_iter()
+            .filter(|&own_type| own_type != ns_type)
             .filter_map(|own_type| {
                 let inode = *enter.namespaces.before.get(own_type.name())?;
                 (!self.host.contains(own_type, inode)).then(|| format!("{own_type}:[{inode}]"))

@@ -10,8 +10,8 @@ use super::container;
 use crate::output::enrichment::{CgroupInfo, ContainerInfo};
 
 /// State directories of the OCI runtimes that name a cgroupfs cgroup after
-/// the bare container name: runc and crun keep one directory per
-/// container there when run as root.
+/// the bare container name. runc and crun, run as root, create a
+/// directory per container there before its processes start.
 const RUNTIME_STATE_DIRS: [(&str, &str); 2] = [("/run/runc", "runc"), ("/run/crun", "crun")];
 
 /// Reads cgroups of processes and attributes them to containers.
@@ -34,11 +34,13 @@ impl CgroupReader {
     /// gone.
     pub fn read(&self, pid: u32) -> Option<(CgroupInfo, Option<ContainerInfo>)> {
         let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        Some(self.attribute(&text))
+        let (mut cgroup, container) = self.attribute(&text);
+        cgroup.pid = pid;
+        Some((cgroup, container))
     }
 
     /// Picks the cgroup path to report from the text of `/proc/PID/cgroup`
-    /// and finds its container.
+    /// and finds its container. The returned `pid` is 0.
     pub fn attribute(&self, text: &str) -> (CgroupInfo, Option<ContainerInfo>) {
         let lines = parse_lines(text);
         let unified = lines.iter().find(|line| line.hierarchy == "0");
@@ -51,6 +53,7 @@ impl CgroupReader {
                 let cgroup = CgroupInfo {
                     path: line.path.to_string(),
                     id: (Some(line) == unified).then_some(id).flatten(),
+                    pid: 0,
                 };
                 return (cgroup, Some(found));
             }
@@ -59,7 +62,8 @@ impl CgroupReader {
             .next()
             .map_or_else(|| "/".to_string(), |line| line.path.to_string());
         let id = unified.filter(|line| line.path == path).and(id);
-        (CgroupInfo { path, id }, None)
+        let cgroup = CgroupInfo { path, id, pid: 0 };
+        (cgroup, None)
     }
 
     /// Inode number of the cgroup v2 directory, which is the kernel's
@@ -118,7 +122,7 @@ fn runtime_of_name(name: &str) -> Option<&'static str> {
     }
     RUNTIME_STATE_DIRS
         .iter()
-        .find(|(dir, _)| Path::new(dir).join(name).join("state.json").is_file())
+        .find(|(dir, _)| Path::new(dir).join(name).is_dir())
         .map(|(_, runtime)| *runtime)
 }
 

@@ -36,6 +36,11 @@ pub struct CgroupInfo {
     /// `path` is not a cgroup v2 path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// The process whose `/proc/PID/cgroup` was read: the caller, or its
+    /// parent when the caller had exited before nstrace processed the
+    /// record. A parent's cgroup is the caller's unless the caller moved,
+    /// as container runtimes' setup processes do.
+    pub pid: u32,
 }
 
 /// A container, as its runtime names it in the cgroup path.
