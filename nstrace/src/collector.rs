@@ -29,6 +29,11 @@ use crate::{
 /// wake-up, so this bounds the delay from kernel to output.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 
+/// Records handled per drain in the tracing loop. Enrichment reads
+/// `/proc` for each event, so a flood of records could otherwise keep the
+/// loop from noticing signals and the duration.
+const DRAIN_BUDGET: usize = 16_384;
+
 /// How often the loss counters are read.
 const LOSS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -128,6 +133,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &mut pipeline,
         &mut sink,
         &mut counts,
+        usize::MAX,
     )?;
     check_losses(&losses, &translator, &mut pipeline, &mut sink, &mut counts)?;
     let reason = match ending {
@@ -192,7 +198,7 @@ async fn trace_loop(
     loop {
         tokio::select! {
             _ = drain_tick.tick() => {
-                if drain(ring, probe, translator, pipeline, sink, counts)? {
+                if drain(ring, probe, translator, pipeline, sink, counts, DRAIN_BUDGET)? {
                     return Ok(Ending::BrokenPipe);
                 }
             }
@@ -228,8 +234,8 @@ fn exit_on_second_signal() {
     });
 }
 
-/// Reads every record now in the ring buffer. Returns true when standard
-/// output is a closed pipe.
+/// Reads the records now in the ring buffer, at most `budget` of them.
+/// Returns true when standard output is a closed pipe.
 fn drain(
     ring: &mut RingBuf<MapData>,
     probe: &mut Probe,
@@ -237,9 +243,15 @@ fn drain(
     pipeline: &mut Pipeline,
     sink: &mut Sink,
     counts: &mut Counts,
+    budget: usize,
 ) -> anyhow::Result<bool> {
     let mut wrote = false;
-    while let Some(item) = ring.next() {
+    let mut read = 0;
+    while read < budget {
+        let Some(item) = ring.next() else {
+            break;
+        };
+        read += 1;
         counts.records_read += 1;
         let record = match decode(&item) {
             Ok(record) => record,
