@@ -5,7 +5,11 @@ use std::{collections::HashSet, path::PathBuf, time::Duration};
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use crate::{filter::Filter, namespace::NsType};
+use crate::{
+    filter::Filter,
+    namespace::NsType,
+    output::{format::Format, rotate::Rotation, sink::SinkConfig, syslog::transport::Target},
+};
 
 /// Traces Linux namespace creation and entry with eBPF and writes one JSON
 /// record per line.
@@ -16,6 +20,26 @@ pub struct Args {
     /// appended to, and created with mode 0600.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Record format: `native` (schema nstrace/1) or `ecs` (Elastic Common
+    /// Schema field names).
+    #[arg(long, value_enum, default_value_t = Format::Native)]
+    pub format: Format,
+
+    /// Rotate the --output file before it grows past BYTES: FILE becomes
+    /// FILE.1, FILE.1 becomes FILE.2, and so on. A record is never split.
+    #[arg(long, value_name = "BYTES", requires = "output")]
+    pub rotate_size: Option<u64>,
+
+    /// Rotated files to keep, FILE.1 to FILE.N; older ones are deleted.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "rotate_size")]
+    pub rotate_keep: u32,
+
+    /// Send records as RFC 5424 syslog messages (facility daemon) to
+    /// `unix:/path` (a datagram socket), `udp:ADDRESS:PORT` or
+    /// `tcp:ADDRESS:PORT` (octet-counted framing). With --output, records go to both.
+    #[arg(long, value_name = "TARGET")]
+    pub syslog: Option<Target>,
 
     /// Stop after SECS seconds (fractions allowed).
     #[arg(short, long, value_name = "SECS")]
@@ -50,6 +74,24 @@ pub struct Args {
     /// events are dropped and counted.
     #[arg(long, value_name = "EVENTS", default_value_t = 16384)]
     pub queue_size: usize,
+    /// Leave out calls made by processes with these command names;
+    /// comma-separated.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub exclude_comm: Vec<String>,
+
+    /// Only calls made by processes with these effective user ids;
+    /// comma-separated.
+    #[arg(long, value_name = "UIDS", value_delimiter = ',')]
+    pub uid: Vec<u32>,
+
+    /// Only calls made inside these containers: full container ids or
+    /// prefixes of them, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub container: Vec<String>,
+
+    /// Only calls that failed.
+    #[arg(long)]
+    pub failed_only: bool,
 
     /// Size of the kernel ring buffer in bytes: a power of two and a
     /// multiple of the page size.
@@ -60,7 +102,7 @@ pub struct Args {
 /// Settings resolved from [`Args`].
 #[derive(Debug)]
 pub struct Config {
-    pub output: Option<PathBuf>,
+    pub sink: SinkConfig,
     pub duration: Option<Duration>,
     pub filter: Filter,
     pub ring_buffer_bytes: u32,
@@ -105,8 +147,30 @@ impl Args {
             bail!("invalid --ring-buffer-size {size}: expected a power of two and a multiple of the page size ({page})");
         }
 
+        let rotation = match self.rotate_size {
+            None => None,
+            Some(0) => bail!("invalid --rotate-size 0: expected a positive number of bytes"),
+            Some(max_bytes) => Some(Rotation {
+                max_bytes,
+                keep: self.rotate_keep,
+            }),
+        };
+        let containers: Vec<String> = self
+            .container
+            .iter()
+            .map(|id| id.trim().to_string())
+            .collect();
+        if containers.iter().any(String::is_empty) {
+            bail!("invalid --container: empty container id");
+        }
+
         Ok(Config {
-            output: self.output,
+            sink: SinkConfig {
+                format: self.format,
+                file: self.output,
+                rotation,
+                syslog: self.syslog,
+            },
             duration,
             filter: Filter {
                 types,
@@ -116,6 +180,14 @@ impl Args {
                     .into_iter()
                     .map(|c| c.trim().to_string())
                     .collect(),
+                exclude_comms: self
+                    .exclude_comm
+                    .into_iter()
+                    .map(|c| c.trim().to_string())
+                    .collect(),
+                uids: self.uid.into_iter().collect(),
+                containers,
+                failed_only: self.failed_only,
             },
             ring_buffer_bytes: size,
             health_interval,
@@ -168,6 +240,68 @@ mod tests {
         assert!(parse(&["--duration", "0"]).is_err());
         assert!(parse(&["--duration", "-3"]).is_err());
         assert!(parse(&["--duration", "soon"]).is_err());
+    }
+
+    #[test]
+    fn output_options_parsed() {
+        let config = parse(&[
+            "--output",
+            "/var/log/nstrace.jsonl",
+            "--rotate-size",
+            "1048576",
+            "--rotate-keep",
+            "3",
+            "--syslog",
+            "tcp:127.0.0.1:601",
+            "--format",
+            "ecs",
+        ])
+        .unwrap();
+        assert_eq!(config.sink.format, Format::Ecs);
+        assert_eq!(
+            config.sink.rotation,
+            Some(Rotation {
+                max_bytes: 1_048_576,
+                keep: 3
+            })
+        );
+        assert_eq!(
+            config.sink.syslog,
+            Some(Target::Tcp(([127, 0, 0, 1], 601).into()))
+        );
+    }
+
+    #[test]
+    fn rotation_needs_output() {
+        assert!(parse(&["--rotate-size", "4096"]).is_err());
+        assert!(parse(&["--output", "f", "--rotate-keep", "2"]).is_err());
+        assert!(parse(&["--output", "f", "--rotate-size", "0"]).is_err());
+    }
+
+    #[test]
+    fn bad_syslog_target_rejected() {
+        let error = parse(&["--syslog", "syslog.example:514"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("syslog.example:514"), "{error}");
+    }
+
+    #[test]
+    fn filter_options_parsed() {
+        let config = parse(&[
+            "--uid",
+            "0,1000",
+            "--container",
+            "abc,web1",
+            "--failed-only",
+            "--exclude-comm",
+            "runc,sshd",
+        ])
+        .unwrap();
+        assert_eq!(config.filter.uids.len(), 2);
+        assert_eq!(config.filter.containers, vec!["abc", "web1"]);
+        assert!(config.filter.failed_only);
+        assert!(config.filter.exclude_comms.contains("sshd"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
         queue::Queue,
         sink::Sink,
     },
+    pipeline::Pipeline,
     privilege,
     probe::{self, Probe},
     state::{scan, Tracker},
@@ -31,6 +32,11 @@ use crate::{
 /// How often the ring buffer is drained. Records are submitted without a
 /// wake-up, so this bounds the delay from kernel to output.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Records handled per drain in the tracing loop. Enrichment reads
+/// `/proc` for each event, so a flood of records could otherwise keep the
+/// loop from noticing signals and the duration.
+const DRAIN_BUDGET: usize = 16_384;
 
 /// How often the loss counters are read.
 const LOSS_INTERVAL: Duration = Duration::from_secs(1);
@@ -79,6 +85,8 @@ struct Session {
     tracker: Tracker,
     /// Context of mount records: directories and the mount fd table.
     mounts: MountTracker,
+    /// Enrichment, detection and filtering of events.
+    pipeline: Pipeline,
     queue: Queue,
     counts: Counts,
     /// After the loop ends, events wait for room in the queue instead of
@@ -88,11 +96,6 @@ struct Session {
 
 /// Loads the programs and traces until a signal, the duration, or an error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let sink = match &config.output {
-        Some(path) => Sink::file(path)
-            .with_context(|| format!("opening output file {} failed", path.display()))?,
-        None => Sink::stdout(),
-    };
     let translator = Translator {
         clock: Clock::now().context("reading the system clocks failed")?,
         host: nix::unistd::gethostname()
@@ -100,6 +103,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or_default(),
         nsfs_dev: nsfs_device(),
     };
+    let sink = Sink::open(&config.sink, &translator.host)?;
+    let pipeline = Pipeline::new(translator.clock, config.filter.clone());
 
     let mut probe = probe::load(config.ring_buffer_bytes, &config.btf)?;
     let ring = RingBuf::try_from(
@@ -127,6 +132,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         losses,
         tracker,
         mounts: MountTracker::default(),
+        pipeline,
         queue: Queue::spawn(sink, config_queue_size)
             .context("starting the writer thread failed")?,
         counts: Counts::default(),
@@ -149,7 +155,11 @@ impl Session {
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default(),
             hooks: self.probe.hooks.clone(),
-            unavailable: self.probe.unavailable.clone(),
+            unavailable: [
+                self.probe.unavailable.as_slice(),
+                self.pipeline.unavailable(),
+            ]
+            .concat(),
             namespace_ids: self.probe.namespace_ids,
             lifetime_precision: self.tracker.precision.name(),
             ring_buffer_bytes: self.config.ring_buffer_bytes,
@@ -259,7 +269,7 @@ impl Session {
 
         let ending = loop {
             let closed = tokio::select! {
-                _ = drain_tick.tick() => self.drain()?,
+                _ = drain_tick.tick() => self.drain_at_most(DRAIN_BUDGET)?,
                 _ = loss_tick.tick() => self.check_losses()?,
                 _ = scan_tick.tick() => {
                     self.tracker.scan_due(Clock::boot_now()) && self.scan()?
@@ -280,8 +290,14 @@ impl Session {
     /// Reads every record now in the ring buffer. Returns true when
     /// standard output is a closed pipe.
     fn drain(&mut self) -> anyhow::Result<bool> {
+        self.drain_at_most(usize::MAX)
+    }
+
+    /// Reads at most `budget` records from the ring buffer. Returns true
+    /// when standard output is a closed pipe.
+    fn drain_at_most(&mut self, budget: usize) -> anyhow::Result<bool> {
         let mut wrote = false;
-        loop {
+        for _ in 0..budget {
             let decoded = match self.ring.next() {
                 Some(item) => decode(&item),
                 None => break,
@@ -297,6 +313,7 @@ impl Session {
                     continue;
                 }
             };
+            self.pipeline.observe(&record);
             // Mount records get their context here, where /proc is read
             // and the fd table kept, so that translation stays pure.
             let events = match (&record, self.mounts.observe(&record)) {
@@ -437,12 +454,16 @@ impl Session {
 
     /// Writes the events that pass the filter. Returns true when standard
     /// output is a closed pipe.
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "callers chain it with fallible steps"
+    )]
     fn write_all(&mut self, events: Vec<Event>) -> anyhow::Result<bool> {
-        for event in events {
-            if !self.config.filter.accepts(&event) {
+        for mut event in events {
+            if !self.pipeline.process(&mut event) {
                 continue;
             }
-            if self.write(event)? {
+            if self.queue_event(event) {
                 return Ok(true);
             }
         }
@@ -455,11 +476,17 @@ impl Session {
         clippy::unnecessary_wraps,
         reason = "callers chain it with fallible steps"
     )]
-    fn write(&mut self, event: Event) -> anyhow::Result<bool> {
+    fn write(&mut self, mut event: Event) -> anyhow::Result<bool> {
+        self.pipeline.process(&mut event);
+        Ok(self.queue_event(event))
+    }
+
+    /// Queues an event that has been through the pipeline.
+    fn queue_event(&mut self, event: Event) -> bool {
         if self.shutting_down {
-            return Ok(self.queue.send_waiting(event));
+            return self.queue.send_waiting(event);
         }
-        Ok(self.queue.send(event))
+        self.queue.send(event)
     }
 
     #[expect(

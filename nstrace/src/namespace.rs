@@ -1,6 +1,7 @@
 //! Namespace types as `lsns` names them, with their `CLONE_NEW*` flags.
 
 use nstrace_common::ns::{clone_flag, slot, NS_SLOTS};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// `/proc/PID/ns` file names of the slots in a task's namespace set, by
@@ -19,7 +20,7 @@ pub const SLOTS: [(&str, NsType); NS_SLOTS] = [
 ];
 
 /// A namespace type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NsType {
     Mnt,

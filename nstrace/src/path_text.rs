@@ -11,7 +11,7 @@ use nstrace_common::record::{string_state, StringInfo};
 use serde::Serialize;
 
 /// A string read from a traced call's arguments.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PathText {
     /// The bytes as text when they are valid UTF-8, else their base64 form.
     pub value: String,
@@ -33,7 +33,7 @@ pub struct PathText {
 }
 
 /// The directory that a relative path of a call is resolved against.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RelativeTo {
     /// The directory fd argument, or -100 (`AT_FDCWD`) for the working
     /// directory.

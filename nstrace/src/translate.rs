@@ -16,9 +16,12 @@ use crate::{
     decode::{c_string, Record},
     flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
     namespace::{NsType, SLOTS},
-    output::event::{
-        BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate, NsEnter,
-        NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+    output::{
+        enrichment::Enrichment,
+        event::{
+            BeforeAfter, Body, ChildInfo, CreateCall, ErrorInfo, Event, EventKind, NsCreate,
+            NsEnter, NsInfo, NsSlot, Outcome, ProcessInfo, SetnsCall, SCHEMA,
+        },
     },
 };
 
@@ -58,6 +61,7 @@ impl Translator {
             event: kind,
             host: self.host.clone(),
             body,
+            enrichment: Enrichment::default(),
         }
     }
 
@@ -292,6 +296,7 @@ pub fn process(header: &Header, task: &Task) -> ProcessInfo {
         uid: task.uid,
         gid: task.gid,
         comm: c_string(&task.comm),
+        ..ProcessInfo::default()
     }
 }
 

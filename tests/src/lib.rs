@@ -9,9 +9,11 @@
 // each would repeat that for no reader's benefit.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod container;
 pub mod namespace;
 pub mod process;
 pub mod record;
+pub mod rsyslog;
 pub mod scratch;
 pub mod tools;
 pub mod tracer;

@@ -77,6 +77,26 @@ impl Record {
         }
     }
 
+    /// The container of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn container(&self) -> Option<&Container> {
+        match &self.event {
+            Event::NsCreate(create) => create.container.as_ref(),
+            Event::NsEnter(enter) => enter.container.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The alert of an `ns_create` or `ns_enter` record.
+    #[must_use]
+    pub fn alert(&self) -> Option<&Alert> {
+        match &self.event {
+            Event::NsCreate(create) => create.alert.as_ref(),
+            Event::NsEnter(enter) => enter.alert.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The calling process of an `ns_create`, `ns_enter` or `mount` record.
     #[must_use]
     pub fn process(&self) -> Option<&Process> {
@@ -168,6 +188,58 @@ pub struct Process {
     pub uid: u32,
     pub gid: u32,
     pub comm: String,
+    pub entity_id: Option<String>,
+    pub exe: Option<String>,
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub ancestors: Vec<Ancestor>,
+}
+
+/// An ancestor of the calling process.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ancestor {
+    pub pid: u32,
+    pub comm: String,
+    pub exe: Option<String>,
+    pub entity_id: String,
+}
+
+/// The `cgroup` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cgroup {
+    pub path: String,
+    pub id: Option<u64>,
+    pub pid: u32,
+}
+
+/// The `container` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    pub id: String,
+    pub runtime: String,
+    pub pod_uid: Option<String>,
+}
+
+/// The `alert` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    pub rule: String,
+    pub severity: String,
+    pub technique: Technique,
+    pub reason: String,
+}
+
+/// The `alert.technique` field.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Technique {
+    pub id: String,
+    pub name: String,
+    pub tactic: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -199,6 +271,10 @@ pub struct NsCreate {
     pub syscall: CreateCall,
     pub process: Process,
     pub child: Option<Child>,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 /// The `syscall` field of an `ns_enter` record.
@@ -243,6 +319,10 @@ pub struct NsEnter {
     pub after: Option<Slot>,
     pub namespaces: BeforeAfter,
     pub process: Process,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 /// A string from a traced call: a path, filesystem type, key or value.
@@ -336,6 +416,10 @@ pub struct Mount {
     pub attr: Option<MountAttr>,
     pub attached: Option<Attached>,
     pub process: Process,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -353,6 +437,10 @@ pub struct Stop {
     pub tables: Tables,
     pub sink_dropped: u64,
     pub sink_failed: u64,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 /// Sizes of the collector's tables.
@@ -373,6 +461,10 @@ pub struct Health {
     pub records_read: u64,
     pub events_written: u64,
     pub lost: u64,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -415,6 +507,10 @@ pub struct Lifetime {
     #[serde(default)]
     pub loss_affected: bool,
     pub mounts: Option<u64>,
+    pub boot_id: Option<String>,
+    pub cgroup: Option<Cgroup>,
+    pub container: Option<Container>,
+    pub alert: Option<Alert>,
 }
 
 /// Returns the one record that matches `predicate`. Fails the test, with

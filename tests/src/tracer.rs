@@ -2,7 +2,7 @@
 
 use std::{
     fs::{self, File},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -14,7 +14,7 @@ use nix::{
 };
 
 use crate::{
-    record::{format_records, Event, Record},
+    record::{format_records, Record},
     scratch::ScratchDir,
     tools::require_root,
 };
@@ -93,11 +93,16 @@ impl Tracer {
         self.child.id()
     }
 
-    /// Every complete line written so far, parsed. Fails the test on a line
-    /// that does not parse.
+    /// Path of the file that `--output` names.
+    #[must_use]
+    pub fn output_path(&self) -> &Path {
+        &self.output
+    }
+
+    /// Every complete line written so far to the output file, unparsed.
     #[track_caller]
     #[must_use]
-    pub fn records(&self) -> Vec<Record> {
+    pub fn lines(&self) -> Vec<String> {
         let text = match fs::read_to_string(&self.output) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -105,8 +110,16 @@ impl Tracer {
         };
         // The last piece is empty or a line that nstrace is still writing.
         let complete = text.rsplit_once('\n').map_or("", |(lines, _)| lines);
-        complete
-            .lines()
+        complete.lines().map(str::to_string).collect()
+    }
+
+    /// Every complete line written so far, parsed. Fails the test on a line
+    /// that does not parse.
+    #[track_caller]
+    #[must_use]
+    pub fn records(&self) -> Vec<Record> {
+        self.lines()
+            .iter()
             .map(|line| {
                 Record::parse(line).unwrap_or_else(|error| {
                     panic!("nstrace wrote a record that does not match the expected schema ({error}):\n{line}")
@@ -164,7 +177,32 @@ impl Tracer {
     /// stop record.
     #[track_caller]
     #[must_use]
-    pub fn stop(mut self) -> Vec<Record> {
+    pub fn stop(self) -> Vec<Record> {
+        let lines = self.stop_lines();
+        lines
+            .iter()
+            .map(|line| {
+                Record::parse(line).unwrap_or_else(|error| {
+                    panic!("nstrace wrote a record that does not match the expected schema ({error}):\n{line}")
+                })
+            })
+            .collect()
+    }
+
+    /// Sends SIGTERM, waits for nstrace to exit, and returns every line of
+    /// the output file, in any `--format`. Fails the test unless nstrace
+    /// exits with status 0 after a stop record.
+    #[track_caller]
+    #[must_use]
+    pub fn stop_lines(mut self) -> Vec<String> {
+        self.terminate()
+    }
+
+    /// Like [`Tracer::stop_lines`], but keeps the output directory until
+    /// the tracer is dropped, for tests that read other files in it.
+    #[track_caller]
+    #[must_use]
+    pub fn terminate(&mut self) -> Vec<String> {
         kill(self.nix_pid(), Signal::SIGTERM)
             .unwrap_or_else(|error| panic!("sending SIGTERM to nstrace failed: {error}"));
         let deadline = Instant::now() + STOP_TIMEOUT;
@@ -185,16 +223,16 @@ impl Tracer {
             self.stderr_report()
         );
 
-        let records = self.records();
-        let last_is_stop = records
+        let lines = self.lines();
+        let last_is_stop = lines
             .last()
-            .is_some_and(|record| matches!(record.event, Event::Stop(_)));
+            .is_some_and(|line| record_kind(line).as_deref() == Some("stop"));
         assert!(
             last_is_stop,
             "the last record after SIGTERM is not a stop record; records:\n{}",
-            format_records(&records)
+            lines.join("\n")
         );
-        records
+        lines
     }
 
     #[track_caller]
@@ -202,9 +240,9 @@ impl Tracer {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if self
-                .records()
+                .lines()
                 .iter()
-                .any(|record| matches!(record.event, Event::Start(_)))
+                .any(|line| record_kind(line).as_deref() == Some("start"))
             {
                 return;
             }
@@ -231,6 +269,17 @@ impl Tracer {
         let text = fs::read_to_string(&self.stderr).unwrap_or_default();
         format!("; stderr:\n{}", text.trim_end())
     }
+}
+
+/// Kind of a record line in either format: the native `event` field or
+/// the ECS `event.action` field.
+fn record_kind(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let event = value.get("event")?;
+    event
+        .as_str()
+        .or_else(|| event.get("action")?.as_str())
+        .map(str::to_string)
 }
 
 impl Drop for Tracer {

@@ -9,8 +9,19 @@ use anyhow::{bail, Context};
 use crate::{build, command, packages, toolchain, vm};
 
 /// Debian packages whose programs the end-to-end tests run: unshare,
-/// nsenter and setpriv (util-linux), lsns (util-linux), ip (iproute2).
-const TEST_PACKAGES: [&str; 2] = ["util-linux", "iproute2"];
+/// nsenter and setpriv (util-linux), lsns (util-linux), ip (iproute2), a
+/// private syslog receiver (rsyslog), OCI containers (runc, podman, and
+/// busybox-static for their root file system), and `systemd-analyze`
+/// (systemd) for the unit file.
+const TEST_PACKAGES: [&str; 7] = [
+    "util-linux",
+    "iproute2",
+    "rsyslog",
+    "runc",
+    "busybox-static",
+    "podman",
+    "systemd",
+];
 
 pub fn test(args: &[String]) -> anyhow::Result<()> {
     if !command::is_root() {

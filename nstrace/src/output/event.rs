@@ -2,12 +2,16 @@
 //!
 //! Every record has `schema`, `time`, `event` and `host`; the other fields
 //! depend on `event`. Fields are only ever added to a schema version;
-//! a removed field is never reused with another meaning.
+//! a removed field is never reused with another meaning. The JSON Schema
+//! of these records is generated from these types by [`super::schema`],
+//! and the doc comments below are its field descriptions.
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::enrichment::{Ancestor, Enrichment};
 use crate::{namespace::NsType, path_text::PathText};
 
 /// Schema name and version carried by every record.
@@ -16,16 +20,24 @@ pub const SCHEMA: &str = "nstrace/1";
 /// One output record.
 #[derive(Clone, Debug, Serialize)]
 pub struct Event {
+    /// Schema name and version, `nstrace/1`.
     pub schema: &'static str,
     /// RFC 3339 time in UTC with nanoseconds.
     pub time: String,
+    /// What happened; selects the fields of `body`.
     pub event: EventKind,
+    /// Host name of the machine that nstrace runs on.
     pub host: String,
     #[serde(flatten)]
     pub body: Body,
+    /// Fields that nstrace adds after translation: boot id, cgroup,
+    /// container and alert.
+    #[serde(flatten)]
+    pub enrichment: Enrichment,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Kind of a record, the value of its `event` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A namespace was created, or a call that asked for one failed.
@@ -50,6 +62,39 @@ pub enum EventKind {
     Health,
 }
 
+impl EventKind {
+    /// Every kind, in the order the schema lists them.
+    pub const ALL: [EventKind; 10] = [
+        EventKind::NsCreate,
+        EventKind::NsEnter,
+        EventKind::Mount,
+        EventKind::NsSeen,
+        EventKind::NsDestroy,
+        EventKind::NsAlive,
+        EventKind::Start,
+        EventKind::Stop,
+        EventKind::Loss,
+        EventKind::Health,
+    ];
+
+    /// Name as it appears in the `event` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::NsCreate => "ns_create",
+            EventKind::NsEnter => "ns_enter",
+            EventKind::Start => "start",
+            EventKind::Stop => "stop",
+            EventKind::Loss => "loss",
+            EventKind::Mount => "mount",
+            EventKind::NsSeen => "ns_seen",
+            EventKind::NsDestroy => "ns_destroy",
+            EventKind::NsAlive => "ns_alive",
+            EventKind::Health => "health",
+        }
+    }
+}
+
+/// Fields that depend on the record's kind.
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Body {
@@ -63,7 +108,46 @@ pub enum Body {
     Health(Health),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+impl Body {
+    /// The calling process of a namespace record.
+    pub fn process(&self) -> Option<&ProcessInfo> {
+        match self {
+            Body::NsCreate(create) => Some(&create.process),
+            Body::NsEnter(enter) => Some(&enter.process),
+            Body::Mount(mount) => Some(&mount.process),
+            Body::Lifetime(lifetime) => lifetime.origin.creator.as_ref(),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) | Body::Health(_) => None,
+        }
+    }
+
+    /// Mutable access to the calling process of a namespace record.
+    pub fn process_mut(&mut self) -> Option<&mut ProcessInfo> {
+        match self {
+            Body::NsCreate(create) => Some(&mut create.process),
+            Body::NsEnter(enter) => Some(&mut enter.process),
+            Body::Mount(mount) => Some(&mut mount.process),
+            Body::Lifetime(lifetime) => lifetime.origin.creator.as_mut(),
+            Body::Start(_) | Body::Stop(_) | Body::Loss(_) | Body::Health(_) => None,
+        }
+    }
+
+    /// Whether the call succeeded; `None` for records without a call.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            Body::NsCreate(create) => Some(create.outcome),
+            Body::NsEnter(enter) => Some(enter.outcome),
+            Body::Mount(mount) => Some(mount.outcome),
+            Body::Lifetime(_)
+            | Body::Start(_)
+            | Body::Stop(_)
+            | Body::Loss(_)
+            | Body::Health(_) => None,
+        }
+    }
+}
+
+/// Whether a call succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,
@@ -71,15 +155,16 @@ pub enum Outcome {
 }
 
 /// A failed call's error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ErrorInfo {
     /// errno name, such as `EPERM`.
     pub name: String,
+    /// errno value, such as 1.
     pub errno: i32,
 }
 
 /// A namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NsInfo {
     /// Type as `lsns` names it; absent when a failed call did not say.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -102,46 +187,76 @@ pub struct NsInfo {
     pub parent: Option<u32>,
 }
 
-/// The process that made the call, as the kernel saw it at the call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The process that made the call, as the kernel saw it at the call, with
+/// details that nstrace reads from `/proc` when it processes the record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ProcessInfo {
     /// Process id (thread group id) in the initial pid namespace.
     pub pid: u32,
     /// Thread id in the initial pid namespace.
     pub tid: u32,
+    /// Process id of the real parent in the initial pid namespace; 0 when
+    /// unreadable.
     pub ppid: u32,
+    /// Effective user id in the initial user namespace.
     pub uid: u32,
+    /// Effective group id in the initial user namespace.
     pub gid: u32,
+    /// Command name, as in `/proc/PID/comm` (at most 15 bytes).
     pub comm: String,
+    /// Stable id of this process, the same in every record about it: 32 hex
+    /// digits of the SHA-256 of boot id, pid and start time. Absent when
+    /// the process exited before nstrace read `/proc/PID/stat`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Path of the executable, from the `/proc/PID/exe` link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// Start time of the process, RFC 3339 in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Parent first, then its parent, and so on: at most 4 processes, up to
+    /// but not including pid 0. Empty when the parent had exited.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<Ancestor>,
 }
 
 /// A clone, clone3 or unshare call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CreateCall {
     /// `clone`, `clone3` or `unshare`.
     pub name: &'static str,
-    /// Flag names, such as `CLONE_NEWNET`.
+    /// Flag names, such as `CLONE_NEWNET`; bits without a name in hex.
     pub flags: Vec<String>,
     /// For clone: the exit signal in the low byte of the flags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<String>,
-    /// The syscall's return value.
+    /// The syscall's return value: 0, a child pid, or `-errno`.
     pub ret: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The task that a clone created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ChildInfo {
+    /// Process id of the child in the initial pid namespace.
     pub pid: u32,
+    /// Thread id of the child in the initial pid namespace.
     pub tid: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of an `ns_create` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct NsCreate {
+    /// Whether the call succeeded.
     pub outcome: Outcome,
+    /// The error of a failed call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The namespace created; only its type for a failed call.
     pub ns: NsInfo,
+    /// The call that created it.
     pub syscall: CreateCall,
+    /// The calling process.
     pub process: ProcessInfo,
     /// For clone and clone3: the new task, which is in the namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,32 +264,41 @@ pub struct NsCreate {
 }
 
 /// A setns call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SetnsCall {
+    /// Always `setns`.
     pub name: &'static str,
+    /// The file descriptor argument.
     pub fd: i32,
     /// What the fd is: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
     pub fd_kind: &'static str,
     /// Names of the `nstype` flags; empty for 0 (any type).
     pub nstype: Vec<String>,
+    /// The syscall's return value: 0 or `-errno`.
     pub ret: i64,
 }
 
 /// One namespace slot of a task, before or after a call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NsSlot {
+    /// nsfs inode number.
     pub inode: u32,
+    /// The kernel's 64-bit namespace id; Linux 6.18 and later.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of an `ns_enter` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct NsEnter {
+    /// Whether the call succeeded.
     pub outcome: Outcome,
+    /// The error of a failed call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
     /// The namespace the call entered or tried to enter.
     pub ns: NsInfo,
+    /// The call.
     pub syscall: SetnsCall,
     /// For a pidfd: the process whose namespaces were requested.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,30 +313,40 @@ pub struct NsEnter {
     /// All the caller's namespace inodes before and after the call, by
     /// `/proc/PID/ns` name.
     pub namespaces: BeforeAfter,
+    /// The calling process.
     pub process: ProcessInfo,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// A task's namespace inodes before and after a call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct BeforeAfter {
+    /// Inodes at syscall entry, by `/proc/PID/ns` name such as `net` or
+    /// `pid_for_children`.
     pub before: BTreeMap<&'static str, u32>,
+    /// Inodes at syscall exit, by the same names.
     pub after: BTreeMap<&'static str, u32>,
 }
 
 /// A hook and whether it attached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct HookStatus {
     /// Program type and attach point, such as `tracepoint/syscalls/sys_enter_setns`.
     pub hook: String,
+    /// Whether the program is attached.
     pub attached: bool,
+    /// Why loading or attaching failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `start` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Start {
+    /// nstrace version.
     pub version: &'static str,
     /// Kernel release, as `uname -r` prints it.
     pub kernel: String,
+    /// Every hook, attached or not.
     pub hooks: Vec<HookStatus>,
     /// Features the running kernel lacks, and what that costs.
     pub unavailable: Vec<String>,
@@ -221,11 +355,12 @@ pub struct Start {
     /// How namespace destruction is found: `exact` (a hook on the kernel's
     /// free path attached) or `inferred` (from members and pins).
     pub lifetime_precision: &'static str,
+    /// Size of the kernel ring buffer in bytes.
     pub ring_buffer_bytes: u32,
 }
 
 /// How a namespace came to be, as far as nstrace saw it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Origin {
     /// `clone`, `clone3`, `unshare`, `pre_existing` (found at start), or
     /// `unknown` (first seen in a record that did not create it).
@@ -238,7 +373,7 @@ pub struct Origin {
 }
 
 /// What kept a namespace alive without a member task.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Pin {
     /// `fd` (an open nsfs file), `mount` (an nsfs bind mount), or
     /// `namespace` (a namespace it owns or parents).
@@ -252,7 +387,7 @@ pub struct Pin {
 
 /// The lifetime of one namespace: the body of `ns_seen`, `ns_destroy` and
 /// `ns_alive`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Lifetime {
     pub ns: NsInfo,
     /// A key that tells this namespace apart from every other one on this
@@ -295,22 +430,29 @@ pub struct Lifetime {
 }
 
 /// Sizes of the collector's tables.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TableSizes {
+    /// Live namespaces.
     pub namespaces: u64,
+    /// Live tasks (threads).
     pub tasks: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `health` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Health {
+    /// Sizes of the collector's tables.
     pub tables: TableSizes,
+    /// Records read from the ring buffer since start.
     pub records_read: u64,
+    /// Events written since start.
     pub events_written: u64,
     /// Records lost in the kernel since start, all kinds.
     pub lost: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `stop` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Stop {
     /// Why the collector stopped: `signal`, `duration` or `error`.
     pub reason: String,
@@ -330,7 +472,8 @@ pub struct Stop {
     pub sink_failed: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Body of a `loss` record.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Loss {
     /// Record kind that was lost: `syscall`, `fork`, `exec`, `exit`,
     /// `mount`, or `pending` and `mount_pending` for syscall entries that
@@ -343,7 +486,7 @@ pub struct Loss {
 }
 
 /// A mount syscall: its name, decoded flags and result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MountSyscall {
     /// `mount`, `umount2`, `pivot_root`, `fsopen`, `fsconfig`, `fsmount`,
     /// `move_mount`, `open_tree`, `open_tree_attr` or `mount_setattr`.
@@ -368,7 +511,7 @@ pub struct MountSyscall {
 }
 
 /// `struct mount_attr` of `mount_setattr` and `open_tree_attr`, decoded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MountAttrInfo {
     /// `attr_set`: `MOUNT_ATTR_*` names.
     pub set: Vec<String>,
@@ -383,7 +526,7 @@ pub struct MountAttrInfo {
 
 /// The filesystem or tree that a `move_mount` call attached, joined from
 /// the earlier calls of the same process that made its `from` fd.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Attached {
     /// `fsmount` for a new filesystem, `open_tree` for a tree of existing
     /// mounts.
@@ -417,7 +560,7 @@ pub struct Attached {
 /// | fsconfig | `key`, `value` |
 /// | `move_mount` | `source` (from), `target` (to) |
 /// | `open_tree`, `open_tree_attr` | `source` |
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Mount {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,46 +1,93 @@
-//! Writers of JSON lines to standard output or a file.
+//! Record destinations: standard output, a file, a syslog receiver, or a
+//! file and a syslog receiver at once.
 
 use std::{
-    fs::{File, OpenOptions},
     io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
-    path::Path,
+    path::PathBuf,
 };
 
-use super::event::Event;
+use super::{
+    event::Event,
+    format::Format,
+    rotate::{RecordFile, Rotation},
+    syslog::{transport::Target, SyslogWriter},
+};
 
-/// Where records go.
+/// Output settings from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct SinkConfig {
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    pub file: Option<PathBuf>,
+    pub rotation: Option<Rotation>,
+    /// Send to this syslog receiver, instead of standard output.
+    pub syslog: Option<Target>,
+}
+
+/// One place records go.
+enum Destination {
+    Stdout(BufWriter<io::Stdout>),
+    File(RecordFile),
+    Syslog(SyslogWriter),
+}
+
+/// Encodes each record once and writes it to every destination.
 pub struct Sink {
-    writer: Box<dyn Write + Send>,
+    format: Format,
+    destinations: Vec<Destination>,
 }
 
 impl Sink {
-    pub fn stdout() -> Self {
-        Self {
-            writer: Box::new(BufWriter::new(io::stdout())),
-        }
-    }
+    /// Opens the file and connects to the syslog receiver that `config`
+    /// names; standard output when it names neither. `hostname` is the
+    /// syslog HOSTNAME field.
+    pub fn open(config: &SinkConfig, hostname: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
 
-    /// Opens `path` for appending, creating it with mode 0600 so that only
-    /// its owner reads the audit trail.
-    pub fn file(path: &Path) -> io::Result<Self> {
-        let file: File = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)?;
+        let mut destinations = Vec::new();
+        if let Some(path) = &config.file {
+            let file = RecordFile::open(path, config.rotation)
+                .with_context(|| format!("opening output file {} failed", path.display()))?;
+            destinations.push(Destination::File(file));
+        }
+        if let Some(target) = &config.syslog {
+            let writer = SyslogWriter::open(target.clone(), hostname.to_string())
+                .with_context(|| format!("connecting to syslog receiver {target} failed"))?;
+            destinations.push(Destination::Syslog(writer));
+        }
+        if destinations.is_empty() {
+            destinations.push(Destination::Stdout(BufWriter::new(io::stdout())));
+        }
         Ok(Self {
-            writer: Box::new(BufWriter::new(file)),
+            format: config.format,
+            destinations,
         })
     }
 
-    /// Writes one record as a line of JSON.
+    /// Writes one record in the configured format.
     pub fn write(&mut self, event: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.writer, event)?;
-        self.writer.write_all(b"\n")
+        let json = self.format.encode(event)?;
+        for destination in &mut self.destinations {
+            match destination {
+                Destination::Stdout(writer) => {
+                    writer.write_all(&json)?;
+                    writer.write_all(b"\n")?;
+                }
+                Destination::File(file) => file.write_line(&json)?,
+                Destination::Syslog(writer) => writer.write(event, &json)?,
+            }
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        for destination in &mut self.destinations {
+            match destination {
+                Destination::Stdout(writer) => writer.flush()?,
+                Destination::File(file) => file.flush()?,
+                Destination::Syslog(_) => {}
+            }
+        }
+        Ok(())
     }
 }
