@@ -239,11 +239,7 @@ impl Tracer {
     fn wait_for_start(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if self
-                .lines()
-                .iter()
-                .any(|line| record_kind(line).as_deref() == Some("start"))
-            {
+            if self.start_written() {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -259,6 +255,32 @@ impl Tracer {
             );
             thread::sleep(POLL_INTERVAL);
         }
+    }
+
+    /// Whether the output file, or a file that `--rotate-size` rotated it
+    /// into, has the start record. Records of other tests may rotate it
+    /// away before the first poll.
+    fn start_written(&self) -> bool {
+        let Some(dir) = self.output.parent() else {
+            return false;
+        };
+        let prefix = self
+            .output
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let Ok(entries) = fs::read_dir(dir) else {
+            return false;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&*prefix))
+            .any(|entry| {
+                fs::read_to_string(entry.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|line| record_kind(line).as_deref() == Some("start"))
+            })
     }
 
     fn nix_pid(&self) -> Pid {
