@@ -365,6 +365,7 @@ pub struct Origin {
     /// `clone`, `clone3`, `unshare`, `pre_existing` (found at start), or
     /// `unknown` (first seen in a record that did not create it).
     pub how: &'static str,
+    /// Flags of the creating call, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     /// The process that created it.
@@ -389,6 +390,7 @@ pub struct Pin {
 /// `ns_alive`.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Lifetime {
+    /// The namespace.
     pub ns: NsInfo,
     /// A key that tells this namespace apart from every other one on this
     /// boot: the kernel's namespace id where it has one, else the inode
@@ -405,12 +407,14 @@ pub struct Lifetime {
     /// Nanoseconds from creation (or first sight, for a pre-existing
     /// namespace) to destruction or to now.
     pub duration_ns: u64,
+    /// How the namespace came to be.
     pub origin: Origin,
     /// Tasks (threads) in the namespace now.
     pub members: u64,
     /// Tasks that joined over time: created in it, cloned into it, or
     /// entered by setns.
     pub members_joined: u64,
+    /// Most tasks in the namespace at once.
     pub peak_members: u64,
     /// What held the namespace without members, most recent last.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -464,6 +468,7 @@ pub struct Stop {
     pub lost: BTreeMap<&'static str, u64>,
     /// Ring buffer entries that could not be decoded.
     pub decode_errors: u64,
+    /// Sizes of the collector's tables before the final records.
     pub tables: TableSizes,
     /// Events dropped because the sink fell behind and the output queue
     /// was full.
@@ -562,27 +567,42 @@ pub struct Attached {
 /// | `open_tree`, `open_tree_attr` | `source` |
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Mount {
+    /// Whether the call succeeded.
     pub outcome: Outcome,
+    /// The error of a failed call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
     /// The caller's mount namespace at the call.
     pub ns: NsInfo,
+    /// The call, its flags by name and its result.
     pub syscall: MountSyscall,
+    /// Source path or device (mount), from path (move_mount), or path
+    /// (open_tree, open_tree_attr).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<PathText>,
+    /// Target path (mount, umount2, mount_setattr, move_mount) or new
+    /// root (pivot_root).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<PathText>,
+    /// Where pivot_root puts the old root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub put_old: Option<PathText>,
+    /// Filesystem type (mount, fsopen).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fstype: Option<PathText>,
+    /// fsconfig key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<PathText>,
+    /// fsconfig string or path value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<PathText>,
+    /// Mount attributes of mount_setattr and open_tree_attr.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attr: Option<MountAttrInfo>,
+    /// For move_mount: the fsmount or open_tree call that made the moved
+    /// mount, when the same process made it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attached: Option<Attached>,
+    /// The calling process.
     pub process: ProcessInfo,
 }
