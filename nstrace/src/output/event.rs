@@ -576,15 +576,15 @@ pub struct Mount {
     pub ns: NsInfo,
     /// The call, its flags by name and its result.
     pub syscall: MountSyscall,
-    /// Source path or device (mount), from path (move_mount), or path
-    /// (open_tree, open_tree_attr).
+    /// Source path or device (mount), from path (`move_mount`), or path
+    /// (`open_tree`, `open_tree_attr`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<PathText>,
-    /// Target path (mount, umount2, mount_setattr, move_mount) or new
-    /// root (pivot_root).
+    /// Target path (mount, `umount2`, `mount_setattr`, `move_mount`) or new
+    /// root (`pivot_root`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<PathText>,
-    /// Where pivot_root puts the old root.
+    /// Where `pivot_root` puts the old root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub put_old: Option<PathText>,
     /// Filesystem type (mount, fsopen).
@@ -596,10 +596,10 @@ pub struct Mount {
     /// fsconfig string or path value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<PathText>,
-    /// Mount attributes of mount_setattr and open_tree_attr.
+    /// Mount attributes of `mount_setattr` and `open_tree_attr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attr: Option<MountAttrInfo>,
-    /// For move_mount: the fsmount or open_tree call that made the moved
+    /// For `move_mount`: the `fsmount` or `open_tree` call that made the moved
     /// mount, when the same process made it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attached: Option<Attached>,
