@@ -44,6 +44,17 @@ impl Record {
         }
     }
 
+    /// Returns true for an `ns_destroy` record of the namespace `ns`: the
+    /// same inode and type, and the same kernel id where `ns` has one,
+    /// since inode numbers pass to new namespaces at once.
+    #[must_use]
+    pub fn is_end_of(&self, ns: &Ns) -> bool {
+        matches!(&self.event, Event::NsDestroy(l)
+            if l.ns.inode == ns.inode
+                && l.ns.ns_type == ns.ns_type
+                && (ns.id.is_none() || l.ns.id == ns.id))
+    }
+
     /// Returns true for an `ns_destroy` record of the namespace `inode`.
     #[must_use]
     pub fn is_destroy_of(&self, inode: u64) -> bool {
@@ -77,22 +88,30 @@ impl Record {
         }
     }
 
-    /// The container of an `ns_create` or `ns_enter` record.
+    /// The container of a namespace, mount or lifetime record.
     #[must_use]
     pub fn container(&self) -> Option<&Container> {
         match &self.event {
             Event::NsCreate(create) => create.container.as_ref(),
             Event::NsEnter(enter) => enter.container.as_ref(),
+            Event::Mount(mount) => mount.container.as_ref(),
+            Event::NsSeen(lifetime) | Event::NsDestroy(lifetime) | Event::NsAlive(lifetime) => {
+                lifetime.container.as_ref()
+            }
             _ => None,
         }
     }
 
-    /// The alert of an `ns_create` or `ns_enter` record.
+    /// The alert of a namespace, mount or lifetime record.
     #[must_use]
     pub fn alert(&self) -> Option<&Alert> {
         match &self.event {
             Event::NsCreate(create) => create.alert.as_ref(),
             Event::NsEnter(enter) => enter.alert.as_ref(),
+            Event::Mount(mount) => mount.alert.as_ref(),
+            Event::NsSeen(lifetime) | Event::NsDestroy(lifetime) | Event::NsAlive(lifetime) => {
+                lifetime.alert.as_ref()
+            }
             _ => None,
         }
     }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use nstrace_tests::{
     namespace::{ns_inode, own_ns_inode},
     process::{run, Held},
-    record::{single, Event, Lifetime, Record},
+    record::{single, Event, Lifetime, Ns, Record},
     tools::require_tool,
     tracer::Tracer,
 };
@@ -39,10 +39,12 @@ fn announced_precision(tracer: &Tracer) -> String {
         .to_string()
 }
 
-fn destroyed<'a>(records: &'a [Record], inode: u64, what: &str) -> &'a Lifetime {
-    single(records, &format!("ns_destroy of {what} {inode}"), |r| {
-        r.is_destroy_of(inode)
-    })
+fn destroyed<'a>(records: &'a [Record], ns: &Ns, what: &str) -> &'a Lifetime {
+    single(
+        records,
+        &format!("ns_destroy of {what} {:?}", ns.inode),
+        |r| r.is_end_of(ns),
+    )
     .lifetime()
     .expect("an ns_destroy record has a lifetime body")
 }
@@ -75,14 +77,11 @@ fn parent_user_ns(path: &str) -> u64 {
     outer.metadata().unwrap().ino()
 }
 
-fn created_inode(records: &[Record], pid: u32, ns_type: &str) -> u64 {
+fn created_ns(records: &[Record], pid: u32, ns_type: &str) -> Ns {
     let record = single(records, &format!("{ns_type} created by pid {pid}"), |r| {
         r.is_create(pid, ns_type)
     });
-    record
-        .ns_create()
-        .and_then(|c| c.ns.inode)
-        .unwrap_or_else(|| panic!("ns_create without an inode: {}", record.line))
+    record.ns_create().expect("an ns_create record").ns.clone()
 }
 
 #[test]
@@ -106,8 +105,9 @@ fn short_lived_namespaces_destroyed() {
     let records = tracer.stop();
 
     for ns_type in ["net", "uts"] {
-        let inode = created_inode(&records, pid, ns_type);
-        let lifetime = destroyed(&records, inode, ns_type);
+        let ns = created_ns(&records, pid, ns_type);
+        let inode = ns.inode.expect("a created namespace has an inode");
+        let lifetime = destroyed(&records, &ns, ns_type);
         assert!(lifetime.ns.is_type(ns_type), "type: {lifetime:?}");
         assert_eq!(
             lifetime.precision.as_deref(),
@@ -140,7 +140,7 @@ fn short_lived_namespaces_destroyed() {
         assert_eq!(lifetime.peak_members, 1, "peak: {lifetime:?}");
         let alive = records
             .iter()
-            .filter(|r| matches!(&r.event, Event::NsAlive(l) if l.ns.inode == Some(inode)))
+            .filter(|r| matches!(&r.event, Event::NsAlive(l) if l.ns.inode == Some(inode) && l.ns.id == ns.id))
             .count();
         assert_eq!(alive, 0, "an ns_alive record for a destroyed namespace");
     }
@@ -168,13 +168,14 @@ fn netns_bind_mount_keeps_net_alive() {
     let inode = std::fs::metadata(format!("/run/netns/{name}"))
         .unwrap_or_else(|error| panic!("/run/netns/{name} after ip netns add: {error}"))
         .ino();
-    tracer.wait_for(&format!("net {inode} created"), |r| {
+    let created = tracer.wait_for(&format!("net {inode} created"), |r| {
         r.ns_create().is_some_and(|c| c.ns.inode == Some(inode))
     });
+    let ns = created.ns_create().unwrap().ns.clone();
     thread::sleep(STILL_ALIVE_WAIT);
     let early = tracer.records();
     assert!(
-        !early.iter().any(|r| r.is_destroy_of(inode)),
+        !early.iter().any(|r| r.is_end_of(&ns)),
         "net {inode} reported destroyed while /run/netns/{name} holds it"
     );
 
@@ -182,10 +183,10 @@ fn netns_bind_mount_keeps_net_alive() {
     deleted.assert_success();
     std::mem::forget(guard);
     tracer.wait_for(&format!("net {inode} destroyed after ip netns del"), |r| {
-        r.is_destroy_of(inode)
+        r.is_end_of(&ns)
     });
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "net");
+    let lifetime = destroyed(&records, &ns, "net");
     assert_eq!(lifetime.precision.as_deref(), Some(precision.as_str()));
     assert_eq!(
         lifetime.origin.how, "unshare",
@@ -211,6 +212,11 @@ fn open_fd_outlives_last_process() {
     let mut member = Held::spawn(Command::new("unshare").args(["--ipc", "sleep", "30"]));
     member.wait_for_new_namespace("ipc");
     let inode = ns_inode(member.pid(), "ipc");
+    let member_pid = member.pid();
+    let created = tracer.wait_for(&format!("ipc {inode} created"), |r| {
+        r.is_create(member_pid, "ipc")
+    });
+    let ns = created.ns_create().unwrap().ns.clone();
     let path = format!("/proc/{}/ns/ipc", member.pid());
     let mut holder = Held::spawn(Command::new("bash").args([
         "-c",
@@ -225,16 +231,16 @@ fn open_fd_outlives_last_process() {
     drop(member);
     thread::sleep(STILL_ALIVE_WAIT);
     assert!(
-        !tracer.records().iter().any(|r| r.is_destroy_of(inode)),
+        !tracer.records().iter().any(|r| r.is_end_of(&ns)),
         "ipc {inode} reported destroyed while an open fd holds it"
     );
 
     drop(holder);
     tracer.wait_for(&format!("ipc {inode} destroyed after its fd closed"), |r| {
-        r.is_destroy_of(inode)
+        r.is_end_of(&ns)
     });
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "ipc");
+    let lifetime = destroyed(&records, &ns, "ipc");
     assert_eq!(lifetime.members, 0);
     assert_eq!(lifetime.origin.how, "unshare");
 }
@@ -294,11 +300,13 @@ fn nested_user_namespaces_owner_chain() {
         "lsns lists user {inner} owned by {outer}:\n{owners}"
     );
 
+    let mut created = Vec::new();
     for (ns, owner) in [(outer, host_user), (inner, outer)] {
         let record = tracer.wait_for(&format!("user {ns} created"), |r| {
             r.ns_create().is_some_and(|c| c.ns.inode == Some(ns))
         });
         let create = record.ns_create().unwrap();
+        created.push(create.ns.clone());
         assert_eq!(
             create.ns.owner,
             Some(owner),
@@ -308,12 +316,20 @@ fn nested_user_namespaces_owner_chain() {
         assert_eq!(create.process.pid, pid, "{}", record.line);
     }
     drop(held);
-    for ns in [inner, outer] {
-        tracer.wait_for(&format!("user {ns} destroyed"), |r| r.is_destroy_of(ns));
+    for ns in &created {
+        tracer.wait_for(&format!("user {:?} destroyed", ns.inode), |r| {
+            r.is_end_of(ns)
+        });
     }
     let records = tracer.stop();
-    assert_eq!(destroyed(&records, inner, "user").ns.owner, Some(outer));
-    assert_eq!(destroyed(&records, outer, "user").ns.owner, Some(host_user));
+    assert_eq!(
+        destroyed(&records, &created[1], "user").ns.owner,
+        Some(outer)
+    );
+    assert_eq!(
+        destroyed(&records, &created[0], "user").ns.owner,
+        Some(host_user)
+    );
 }
 
 #[test]
@@ -334,12 +350,11 @@ fn pre_existing_namespace_seen_and_ended() {
     assert!(lifetime.created.is_none(), "{}", seen.line);
     assert!(lifetime.ns.is_type("uts"), "{}", seen.line);
 
+    let ns = lifetime.ns.clone();
     drop(held);
-    tracer.wait_for(&format!("uts {inode} destroyed"), |r| {
-        r.is_destroy_of(inode)
-    });
+    tracer.wait_for(&format!("uts {inode} destroyed"), |r| r.is_end_of(&ns));
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "uts");
+    let lifetime = destroyed(&records, &ns, "uts");
     assert_eq!(lifetime.origin.how, "pre_existing");
     assert!(lifetime.created.is_none());
     let first_seen = time(&lifetime.first_seen);
