@@ -74,6 +74,14 @@ impl NsEntry {
         false
     }
 
+    /// Replaces member `old` by `new`, the same task under another thread
+    /// id, without counting a join.
+    pub fn rename_member(&mut self, old: u32, new: u32) {
+        if self.members.remove(&old) {
+            self.members.insert(new);
+        }
+    }
+
     /// A key unique on this boot: the kernel id, else inode and the time
     /// nstrace first knew of it.
     pub fn key(&self) -> String {
