@@ -9,6 +9,7 @@
 // each would repeat that for no reader's benefit.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod lifetimes;
 pub mod namespace;
 pub mod process;
 pub mod record;
