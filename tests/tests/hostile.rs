@@ -46,10 +46,6 @@ fn id_of(record: &Record) -> u64 {
         .unwrap_or_else(|| panic!("ns_create without a namespace id: {}", record.line))
 }
 
-fn is_destroy_of_id(record: &Record, id: u64) -> bool {
-    matches!(&record.event, Event::NsDestroy(l) if l.ns.id == Some(id))
-}
-
 fn is_alive_of_id(record: &Record, id: u64) -> bool {
     matches!(&record.event, Event::NsAlive(l) if l.ns.id == Some(id))
 }
@@ -58,7 +54,7 @@ fn is_alive_of_id(record: &Record, id: u64) -> bool {
 /// kernel id `id`.
 fn destroyed(records: &[Record], id: u64, what: &str) -> Lifetime {
     single(records, &format!("ns_destroy of {what} (id {id})"), |r| {
-        is_destroy_of_id(r, id)
+        r.is_destroy_of_id(id)
     })
     .lifetime()
     .expect("an ns_destroy record has a lifetime body")
@@ -73,7 +69,7 @@ fn destroyed(records: &[Record], id: u64, what: &str) -> Lifetime {
 fn assert_none_destroyed(records: &[Record], namespaces: &[(&str, u64)], pid: u32) {
     for (name, id) in namespaces {
         assert!(
-            !records.iter().any(|r| is_destroy_of_id(r, *id)),
+            !records.iter().any(|r| r.is_destroy_of_id(*id)),
             "{name} namespace (id {id}) of live pid {pid} reported destroyed; records:\n{}",
             format_records(records)
         );
@@ -119,7 +115,7 @@ fn thread_exit_ends_only_its_namespace() {
     assert_eq!(held.read_line(), "joined", "the second thread ended");
     tracer.wait_for(
         &format!("ns_destroy of the thread's uts {thread_uts}"),
-        |r| is_destroy_of_id(r, thread_id),
+        |r| r.is_destroy_of_id(thread_id),
     );
     thread::sleep(STILL_ALIVE_WAIT);
     let records = tracer.stop();
@@ -199,14 +195,14 @@ fn exec_in_second_thread_keeps_accounting() {
     thread::sleep(STILL_ALIVE_WAIT);
     let early = tracer.records();
     assert!(
-        !early.iter().any(|r| is_destroy_of_id(r, id)),
+        !early.iter().any(|r| r.is_destroy_of_id(id)),
         "uts {uts} reported destroyed while sleep (pid {pid}) is in it; records:\n{}",
         format_records(&early)
     );
 
     drop(held);
     tracer.wait_for(&format!("ns_destroy of uts {uts} after the kill"), |r| {
-        is_destroy_of_id(r, id)
+        r.is_destroy_of_id(id)
     });
     let records = tracer.stop();
     let lifetime = destroyed(&records, id, "uts");
@@ -236,7 +232,7 @@ fn vfork_child_namespace_ends() {
     });
     let child_id = id_of(&child_create);
     tracer.wait_for(&format!("ns_destroy of the uts of child {child}"), |r| {
-        is_destroy_of_id(r, child_id)
+        r.is_destroy_of_id(child_id)
     });
     thread::sleep(STILL_ALIVE_WAIT);
     let records = tracer.stop();

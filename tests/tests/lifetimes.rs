@@ -10,7 +10,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use nstrace_tests::{
-    namespace::{ns_inode, own_ns_inode},
+    namespace::{ns_id, ns_inode, own_ns_inode},
     process::{run, Held},
     record::{single, Event, Lifetime, Record},
     tools::require_tool,
@@ -39,9 +39,12 @@ fn announced_precision(tracer: &Tracer) -> String {
         .to_string()
 }
 
-fn destroyed<'a>(records: &'a [Record], inode: u64, what: &str) -> &'a Lifetime {
-    single(records, &format!("ns_destroy of {what} {inode}"), |r| {
-        r.is_destroy_of(inode)
+/// Returns the lifetime in the one `ns_destroy` of the namespace with
+/// kernel id `id`. Matching by inode would also find the end of an
+/// earlier namespace whose inode the kernel reused.
+fn destroyed<'a>(records: &'a [Record], id: u64, what: &str) -> &'a Lifetime {
+    single(records, &format!("ns_destroy of {what} (id {id})"), |r| {
+        r.is_destroy_of_id(id)
     })
     .lifetime()
     .expect("an ns_destroy record has a lifetime body")
@@ -75,14 +78,14 @@ fn parent_user_ns(path: &str) -> u64 {
     outer.metadata().unwrap().ino()
 }
 
-fn created_inode(records: &[Record], pid: u32, ns_type: &str) -> u64 {
+fn created_id(records: &[Record], pid: u32, ns_type: &str) -> u64 {
     let record = single(records, &format!("{ns_type} created by pid {pid}"), |r| {
         r.is_create(pid, ns_type)
     });
     record
         .ns_create()
-        .and_then(|c| c.ns.inode)
-        .unwrap_or_else(|| panic!("ns_create without an inode: {}", record.line))
+        .and_then(|c| c.ns.id)
+        .unwrap_or_else(|| panic!("ns_create without a namespace id: {}", record.line))
 }
 
 #[test]
@@ -106,8 +109,8 @@ fn short_lived_namespaces_destroyed() {
     let records = tracer.stop();
 
     for ns_type in ["net", "uts"] {
-        let inode = created_inode(&records, pid, ns_type);
-        let lifetime = destroyed(&records, inode, ns_type);
+        let id = created_id(&records, pid, ns_type);
+        let lifetime = destroyed(&records, id, ns_type);
         assert!(lifetime.ns.is_type(ns_type), "type: {lifetime:?}");
         assert_eq!(
             lifetime.precision.as_deref(),
@@ -140,7 +143,7 @@ fn short_lived_namespaces_destroyed() {
         assert_eq!(lifetime.peak_members, 1, "peak: {lifetime:?}");
         let alive = records
             .iter()
-            .filter(|r| matches!(&r.event, Event::NsAlive(l) if l.ns.inode == Some(inode)))
+            .filter(|r| matches!(&r.event, Event::NsAlive(l) if l.ns.id == Some(id)))
             .count();
         assert_eq!(alive, 0, "an ns_alive record for a destroyed namespace");
     }
@@ -168,13 +171,17 @@ fn netns_bind_mount_keeps_net_alive() {
     let inode = std::fs::metadata(format!("/run/netns/{name}"))
         .unwrap_or_else(|error| panic!("/run/netns/{name} after ip netns add: {error}"))
         .ino();
-    tracer.wait_for(&format!("net {inode} created"), |r| {
+    let created = tracer.wait_for(&format!("net {inode} created"), |r| {
         r.ns_create().is_some_and(|c| c.ns.inode == Some(inode))
     });
+    let id = created
+        .ns()
+        .and_then(|ns| ns.id)
+        .unwrap_or_else(|| panic!("ns_create without a namespace id: {}", created.line));
     thread::sleep(STILL_ALIVE_WAIT);
     let early = tracer.records();
     assert!(
-        !early.iter().any(|r| r.is_destroy_of(inode)),
+        !early.iter().any(|r| r.is_destroy_of_id(id)),
         "net {inode} reported destroyed while /run/netns/{name} holds it"
     );
 
@@ -182,10 +189,10 @@ fn netns_bind_mount_keeps_net_alive() {
     deleted.assert_success();
     std::mem::forget(guard);
     tracer.wait_for(&format!("net {inode} destroyed after ip netns del"), |r| {
-        r.is_destroy_of(inode)
+        r.is_destroy_of_id(id)
     });
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "net");
+    let lifetime = destroyed(&records, id, "net");
     assert_eq!(lifetime.precision.as_deref(), Some(precision.as_str()));
     assert_eq!(
         lifetime.origin.how, "unshare",
@@ -211,6 +218,7 @@ fn open_fd_outlives_last_process() {
     let mut member = Held::spawn(Command::new("unshare").args(["--ipc", "sleep", "30"]));
     member.wait_for_new_namespace("ipc");
     let inode = ns_inode(member.pid(), "ipc");
+    let id = ns_id(member.pid(), "ipc");
     let path = format!("/proc/{}/ns/ipc", member.pid());
     let mut holder = Held::spawn(Command::new("bash").args([
         "-c",
@@ -225,16 +233,16 @@ fn open_fd_outlives_last_process() {
     drop(member);
     thread::sleep(STILL_ALIVE_WAIT);
     assert!(
-        !tracer.records().iter().any(|r| r.is_destroy_of(inode)),
+        !tracer.records().iter().any(|r| r.is_destroy_of_id(id)),
         "ipc {inode} reported destroyed while an open fd holds it"
     );
 
     drop(holder);
     tracer.wait_for(&format!("ipc {inode} destroyed after its fd closed"), |r| {
-        r.is_destroy_of(inode)
+        r.is_destroy_of_id(id)
     });
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "ipc");
+    let lifetime = destroyed(&records, id, "ipc");
     assert_eq!(lifetime.members, 0);
     assert_eq!(lifetime.origin.how, "unshare");
 }
@@ -294,11 +302,18 @@ fn nested_user_namespaces_owner_chain() {
         "lsns lists user {inner} owned by {outer}:\n{owners}"
     );
 
+    let mut ids = Vec::new();
     for (ns, owner) in [(outer, host_user), (inner, outer)] {
         let record = tracer.wait_for(&format!("user {ns} created"), |r| {
             r.ns_create().is_some_and(|c| c.ns.inode == Some(ns))
         });
         let create = record.ns_create().unwrap();
+        ids.push(
+            create
+                .ns
+                .id
+                .unwrap_or_else(|| panic!("ns_create without a namespace id: {}", record.line)),
+        );
         assert_eq!(
             create.ns.owner,
             Some(owner),
@@ -307,13 +322,17 @@ fn nested_user_namespaces_owner_chain() {
         );
         assert_eq!(create.process.pid, pid, "{}", record.line);
     }
+    let (outer_id, inner_id) = (ids[0], ids[1]);
     drop(held);
-    for ns in [inner, outer] {
-        tracer.wait_for(&format!("user {ns} destroyed"), |r| r.is_destroy_of(ns));
+    for (ns, id) in [(inner, inner_id), (outer, outer_id)] {
+        tracer.wait_for(&format!("user {ns} destroyed"), |r| r.is_destroy_of_id(id));
     }
     let records = tracer.stop();
-    assert_eq!(destroyed(&records, inner, "user").ns.owner, Some(outer));
-    assert_eq!(destroyed(&records, outer, "user").ns.owner, Some(host_user));
+    assert_eq!(destroyed(&records, inner_id, "user").ns.owner, Some(outer));
+    assert_eq!(
+        destroyed(&records, outer_id, "user").ns.owner,
+        Some(host_user)
+    );
 }
 
 #[test]
@@ -322,6 +341,7 @@ fn pre_existing_namespace_seen_and_ended() {
     let mut held = Held::spawn(Command::new("unshare").args(["--uts", "sleep", "30"]));
     held.wait_for_new_namespace("uts");
     let inode = ns_inode(held.pid(), "uts");
+    let id = ns_id(held.pid(), "uts");
 
     let tracer = Tracer::start(&[]);
     let seen = tracer.wait_for(
@@ -336,10 +356,10 @@ fn pre_existing_namespace_seen_and_ended() {
 
     drop(held);
     tracer.wait_for(&format!("uts {inode} destroyed"), |r| {
-        r.is_destroy_of(inode)
+        r.is_destroy_of_id(id)
     });
     let records = tracer.stop();
-    let lifetime = destroyed(&records, inode, "uts");
+    let lifetime = destroyed(&records, id, "uts");
     assert_eq!(lifetime.origin.how, "pre_existing");
     assert!(lifetime.created.is_none());
     let first_seen = time(&lifetime.first_seen);
