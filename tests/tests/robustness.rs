@@ -4,7 +4,7 @@
 use std::{os::unix::fs::PermissionsExt, process::Command};
 
 use nstrace_tests::{
-    namespace::ns_inode,
+    namespace::{ns_id, ns_inode},
     process::{run, Held},
     record::Event,
     tools::require_tool,
@@ -166,6 +166,7 @@ fn restart_after_sigkill_sees_existing() {
     let mut held = Held::spawn(Command::new("unshare").args(["--uts", "sleep", "30"]));
     held.wait_for_new_namespace("uts");
     let inode = ns_inode(held.pid(), "uts");
+    let id = ns_id(held.pid(), "uts");
     first.wait_for(&format!("uts {inode} created"), |r| {
         r.is_create(held.pid(), "uts")
     });
@@ -175,16 +176,16 @@ fn restart_after_sigkill_sees_existing() {
     let second = Tracer::start(&[]);
     second.wait_for(
         &format!("ns_seen of uts {inode}"),
-        |r| matches!(&r.event, Event::NsSeen(l) if l.ns.inode == Some(inode)),
+        |r| matches!(&r.event, Event::NsSeen(l) if l.ns.id == Some(id)),
     );
     drop(held);
     second.wait_for(&format!("uts {inode} destroyed"), |r| {
-        r.is_destroy_of(inode)
+        r.is_destroy_of_id(id)
     });
     let records = second.stop();
     let created_again = records
         .iter()
-        .filter(|r| r.ns_create().is_some_and(|c| c.ns.inode == Some(inode)))
+        .filter(|r| r.ns_create().is_some_and(|c| c.ns.id == Some(id)))
         .count();
     assert_eq!(
         created_again, 0,
@@ -192,10 +193,10 @@ fn restart_after_sigkill_sees_existing() {
     );
     let seen = records
         .iter()
-        .filter(|r| matches!(&r.event, Event::NsSeen(l) if l.ns.inode == Some(inode)))
+        .filter(|r| matches!(&r.event, Event::NsSeen(l) if l.ns.id == Some(id)))
         .count();
     assert_eq!(seen, 1);
-    let destroyed = records.iter().find(|r| r.is_destroy_of(inode)).unwrap();
+    let destroyed = records.iter().find(|r| r.is_destroy_of_id(id)).unwrap();
     assert_eq!(
         destroyed.lifetime().unwrap().origin.how,
         "pre_existing",
