@@ -114,19 +114,11 @@ pub struct Config {
 impl Args {
     /// Checks the arguments and turns them into a [`Config`].
     pub fn resolve(self) -> anyhow::Result<Config> {
-        let duration = match self.duration {
-            None => None,
-            Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => bail!("invalid --duration {secs}: expected a positive number of seconds"),
-        };
-
-        if !(self.health_interval.is_finite() && self.health_interval > 0.0) {
-            bail!(
-                "invalid --health-interval {}: expected a positive number of seconds",
-                self.health_interval
-            );
-        }
-        let health_interval = Duration::from_secs_f64(self.health_interval);
+        let duration = self
+            .duration
+            .map(|secs| positive_seconds("--duration", secs))
+            .transpose()?;
+        let health_interval = positive_seconds("--health-interval", self.health_interval)?;
 
         let mut types = HashSet::new();
         for name in &self.types {
@@ -194,6 +186,20 @@ impl Args {
             btf: self.btf,
             queue_size: self.queue_size,
         })
+    }
+}
+
+/// Converts `secs` to a [`Duration`] of at least one nanosecond. Values
+/// that do not fit a `Duration` (about 584 billion years) are errors
+/// because `Duration::from_secs_f64` panics on them, and values that round
+/// to zero because tokio's `interval` panics on a zero period.
+fn positive_seconds(option: &str, secs: f64) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => bail!(
+            "invalid {option} {secs}: expected a number of seconds from 1e-9 to {}",
+            Duration::MAX.as_secs()
+        ),
     }
 }
 

@@ -15,7 +15,8 @@ use nstrace::{
 use nstrace_common::{
     ns::{clone_flag, slot, NS_SLOTS},
     record::{
-        kind, syscall, ExitRecord, ForkRecord, Header, NsFreeRecord, NsSet, SyscallRecord, Task,
+        kind, syscall, ExecRecord, ExitRecord, ForkRecord, Header, NsFreeRecord, NsSet,
+        SyscallRecord, Task, EXEC_FILENAME_LEN,
     },
 };
 
@@ -268,4 +269,52 @@ fn clone_child_joins_new_namespace() {
     assert_eq!(net.members, 2);
     assert_eq!(net.peak_members, 2);
     assert_eq!(net.origin.how, "clone3");
+}
+
+fn exec(tid: u32, old_tid: u32, time_ns: u64) -> Record {
+    Record::Exec(Box::new(ExecRecord {
+        header: header(kind::EXEC, time_ns, tid),
+        task: Task::default(),
+        filename_len: 0,
+        old_tid,
+        filename: [0; EXEC_FILENAME_LEN],
+    }))
+}
+
+#[test]
+fn exec_by_second_thread_joins_nothing() {
+    let mut state = tracker(Precision::Inferred);
+    state.load_snapshot(&snapshot(&[(1, host_slots())]), 10);
+    // Leader 50 unshares net 7 and starts thread 51, which execs: the
+    // leader exits first and the thread takes over id 50.
+    state.handle(&unshare(50, 100, clone_flag::NEWNET, with_net(7)));
+    state.handle(&fork(50, 51, 110, with_net(7)));
+    state.handle(&exit(50, 120, with_net(7)));
+    state.handle(&exec(50, 51, 130));
+    assert_eq!(state.sizes().tasks, 2, "task 1 and task 50");
+    state.handle(&exit(50, 200, with_net(7)));
+    let events = state.apply_scan(&snapshot(&[(1, host_slots())]), 300);
+    let destroyed = lifetimes(&events, EventKind::NsDestroy);
+    assert_eq!(destroyed.len(), 1, "{events:?}");
+    assert_eq!(destroyed[0].members_joined, 2, "the leader and the thread");
+    assert_eq!(destroyed[0].peak_members, 2);
+    assert_eq!(destroyed[0].duration_ns, 100);
+}
+
+#[test]
+fn exec_before_leader_exit_drops_leader() {
+    let mut state = tracker(Precision::Inferred);
+    state.load_snapshot(&snapshot(&[(1, host_slots())]), 10);
+    state.handle(&unshare(50, 100, clone_flag::NEWNET, with_net(7)));
+    state.handle(&fork(50, 51, 110, with_net(7)));
+    // The leader's exit record was lost: the exec alone must leave one
+    // member.
+    state.handle(&exec(50, 51, 130));
+    let finals = state.finish(140);
+    let net = lifetimes(&finals, EventKind::NsAlive)
+        .into_iter()
+        .find(|l| l.ns.inode == Some(7))
+        .expect("net 7 alive");
+    assert_eq!(net.members, 1);
+    assert_eq!(net.members_joined, 2);
 }

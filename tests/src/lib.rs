@@ -10,6 +10,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod container;
+pub mod lifetimes;
 pub mod namespace;
 pub mod process;
 pub mod record;

@@ -2,7 +2,7 @@
 
 use std::{
     fs, io,
-    os::unix::fs::MetadataExt,
+    os::{fd::AsRawFd, unix::fs::MetadataExt},
     path::{Path, PathBuf},
 };
 
@@ -40,6 +40,30 @@ pub fn read_ns_inode(path: &Path) -> io::Result<u64> {
 #[must_use]
 pub fn own_ns_inode(ns_name: &str) -> u64 {
     ns_inode("self", ns_name)
+}
+
+/// Returns the kernel's 64-bit id of a process's namespace, from the `NS_GET_ID`
+/// ioctl (Linux 6.18 and later). Unlike inode numbers, ids are never
+/// reused. Fails the test when the file cannot be opened or the kernel
+/// has no such ioctl.
+#[track_caller]
+pub fn ns_id(pid: impl std::fmt::Display, ns_name: &str) -> u64 {
+    /// `NS_GET_ID` from `include/uapi/linux/nsfs.h`: `_IOR(0xb7, 0xd, __u64)`.
+    const NS_GET_ID: libc::c_ulong = 0x8008_b70d;
+    let path = ns_path(pid, ns_name);
+    let file = fs::File::open(&path)
+        .unwrap_or_else(|error| panic!("opening {} failed: {error}", path.display()));
+    let mut id: u64 = 0;
+    // SAFETY: NS_GET_ID writes one u64 to the pointer, which is valid.
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_ID, &raw mut id) };
+    assert_eq!(
+        ret,
+        0,
+        "NS_GET_ID on {} failed: {}; the kernel needs Linux 6.18 or later",
+        path.display(),
+        io::Error::last_os_error()
+    );
+    id
 }
 
 /// Device number of the filesystem that contains the namespace file

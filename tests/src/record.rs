@@ -133,6 +133,14 @@ impl Record {
         self.mount().is_some_and(|mount| mount.process.pid == pid)
     }
 
+    /// Returns true for an `ns_destroy` record of the namespace with kernel
+    /// id `id`. Ids tell apart namespaces that had the same inode, because
+    /// the kernel reuses inode numbers at once.
+    #[must_use]
+    pub fn is_destroy_of_id(&self, id: u64) -> bool {
+        matches!(&self.event, Event::NsDestroy(l) if l.ns.id == Some(id))
+    }
+
     /// Whether this is an `ns_create` record by `pid` for a namespace of
     /// type `ns_type`.
     #[must_use]

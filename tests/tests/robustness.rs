@@ -166,25 +166,30 @@ fn restart_after_sigkill_sees_existing() {
     let mut held = Held::spawn(Command::new("unshare").args(["--uts", "sleep", "30"]));
     held.wait_for_new_namespace("uts");
     let inode = ns_inode(held.pid(), "uts");
-    first.wait_for(&format!("uts {inode} created"), |r| {
+    let created = first.wait_for(&format!("uts {inode} created"), |r| {
         r.is_create(held.pid(), "uts")
     });
+    // Inode, type and, where the kernel has one, the namespace id.
+    let ns = created.ns_create().unwrap().ns.clone();
+    let same = |other: &nstrace_tests::record::Ns| {
+        other.inode == ns.inode
+            && other.ns_type == ns.ns_type
+            && (ns.id.is_none() || other.id == ns.id)
+    };
     // Dropping the handle kills the tracer with SIGKILL.
     drop(first);
 
     let second = Tracer::start(&[]);
     second.wait_for(
         &format!("ns_seen of uts {inode}"),
-        |r| matches!(&r.event, Event::NsSeen(l) if l.ns.inode == Some(inode)),
+        |r| matches!(&r.event, Event::NsSeen(l) if same(&l.ns)),
     );
     drop(held);
-    second.wait_for(&format!("uts {inode} destroyed"), |r| {
-        r.is_destroy_of(inode)
-    });
+    second.wait_for(&format!("uts {inode} destroyed"), |r| r.is_end_of(&ns));
     let records = second.stop();
     let created_again = records
         .iter()
-        .filter(|r| r.ns_create().is_some_and(|c| c.ns.inode == Some(inode)))
+        .filter(|r| r.ns_create().is_some_and(|c| same(&c.ns)))
         .count();
     assert_eq!(
         created_again, 0,
@@ -192,10 +197,10 @@ fn restart_after_sigkill_sees_existing() {
     );
     let seen = records
         .iter()
-        .filter(|r| matches!(&r.event, Event::NsSeen(l) if l.ns.inode == Some(inode)))
+        .filter(|r| matches!(&r.event, Event::NsSeen(l) if same(&l.ns)))
         .count();
     assert_eq!(seen, 1);
-    let destroyed = records.iter().find(|r| r.is_destroy_of(inode)).unwrap();
+    let destroyed = records.iter().find(|r| r.is_end_of(&ns)).unwrap();
     assert_eq!(
         destroyed.lifetime().unwrap().origin.how,
         "pre_existing",

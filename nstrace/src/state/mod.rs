@@ -187,12 +187,23 @@ impl Tracker {
                 }
             }
             Record::Exec(r) if r.old_tid != r.header.tid && r.old_tid != 0 => {
-                // A non-leader thread exec'd and now has the leader's id.
+                // A non-leader thread exec'd and now has the leader's id. It
+                // is the same task, so it joins no namespace.
                 if let Some(slots) = self.tasks.remove(r.old_tid) {
-                    self.move_task(r.header.tid, slots, r.header.time_ns);
                     for inode in distinct(&slots) {
                         if let Some(entry) = self.table.get_mut(inode) {
-                            entry.remove_member(r.old_tid, r.header.time_ns);
+                            entry.rename_member(r.old_tid, r.header.tid);
+                        }
+                    }
+                    // The leader's exit record normally came first and removed
+                    // its entry. If that record was lost, the leader leaves the
+                    // namespaces that the thread is not in.
+                    if let Some(leader) = self.tasks.set(r.header.tid, slots) {
+                        let kept = distinct(&slots);
+                        for inode in distinct(&leader).iter().filter(|i| !kept.contains(i)) {
+                            if let Some(entry) = self.table.get_mut(*inode) {
+                                entry.remove_member(r.header.tid, r.header.time_ns);
+                            }
                         }
                     }
                 }

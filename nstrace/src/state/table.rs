@@ -77,6 +77,14 @@ impl NsEntry {
         false
     }
 
+    /// Replaces member `old` by `new`, the same task under another thread
+    /// id, without counting a join.
+    pub fn rename_member(&mut self, old: u32, new: u32) {
+        if self.members.remove(&old) {
+            self.members.insert(new);
+        }
+    }
+
     /// Returns a key unique on this boot: the kernel id, else the inode and
     /// the creation or first-seen time.
     pub fn key(&self) -> String {

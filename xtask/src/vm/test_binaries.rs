@@ -13,6 +13,14 @@ use serde_json::Value;
 
 use crate::command;
 
+/// Test binaries that match records by the kernel's namespace id, which
+/// exists since Linux 6.18, so they run on the host only. The guests'
+/// console says so.
+///
+/// NOTE: these tests do not run on the 6.1 and 6.12 guests until they also
+/// match by inode and type where the kernel has no ids.
+pub const HOST_ONLY: [&str; 3] = ["hostile", "flood", "pid_reuse"];
+
 /// Name of the helper binary that the end-to-end tests run.
 const HELPER_NAME: &str = "nshelper";
 
@@ -75,6 +83,13 @@ pub fn build(root: &Path, ebpf_object: &Path) -> anyhow::Result<TestBinaries> {
             continue;
         }
         if artifact.kind == "test" && artifact.is_test_profile {
+            if HOST_ONLY.contains(&artifact.name.as_str()) {
+                eprintln!(
+                    "xtask: {} runs on the host only: it needs namespace ids (Linux 6.18)",
+                    artifact.name
+                );
+                continue;
+            }
             tests.push((artifact.name, artifact.executable));
         } else if artifact.kind == "bin"
             && !artifact.is_test_profile
