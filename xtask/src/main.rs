@@ -1,8 +1,10 @@
 //! Developer tasks for nstrace: `cargo xtask <task>`.
 //!
 //! `setup` installs what the eBPF build needs, `build` compiles the eBPF
-//! object and the collector, `run` traces, `test` runs every test.
+//! object and the collector, `run` traces, `test` runs every test, `bench`
+//! measures nstrace's cost beside bpftrace and auditd.
 
+mod bench;
 mod build;
 mod command;
 mod packages;
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "Set-up, build, run and tests of nstrace"
+    about = "Set-up, build, run, tests and benchmarks of nstrace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +43,9 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Build, then compare the cost of nstrace, bpftrace and auditd on
+    /// namespace and unrelated workloads (as root; takes 15-25 minutes).
+    Bench(bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         Task::Build => toolchain::setup().and_then(|tools| build::build(&tools).map(|_| ())),
         Task::Run { args } => run::run(&args),
         Task::Test { args } => test::test(&args),
+        Task::Bench(options) => bench::bench(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
