@@ -9,7 +9,6 @@
 
 use std::{
     fs::{self, File},
-    io::{BufRead, BufReader},
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -218,9 +217,11 @@ end_of_event_timeout = 2
 fn count(log: &Path, runs: &[Run]) -> anyhow::Result<Vec<Option<u64>>> {
     let mut calls = vec![0_u64; runs.len()];
     if !runs.is_empty() {
-        let file = File::open(log).with_context(|| format!("opening {} failed", log.display()))?;
-        for line in BufReader::new(file).lines() {
-            let line = line.with_context(|| format!("reading {} failed", log.display()))?;
+        // auditd writes untrusted strings hex-encoded, but read lossily all
+        // the same so that one odd byte cannot fail the count.
+        let bytes = fs::read(log).with_context(|| format!("reading {} failed", log.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.lines() {
             if !line.starts_with("type=SYSCALL ") {
                 continue;
             }

@@ -2,7 +2,6 @@
 
 use std::{
     fs::{self, File},
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
@@ -100,12 +99,12 @@ impl Drop for Bpftrace {
 /// Sums bpftrace's "Lost N events" lines and counts, per run, the
 /// unshare and setns exits reported.
 fn count(output: &Path, runs: &[Run]) -> anyhow::Result<BlockReport> {
-    let file =
-        File::open(output).with_context(|| format!("opening {} failed", output.display()))?;
+    // bpftrace prints `comm` as the kernel has it, which need not be UTF-8.
+    let bytes = fs::read(output).with_context(|| format!("reading {} failed", output.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut lost = 0;
     let mut calls = vec![0_u64; runs.len()];
-    for line in BufReader::new(file).lines() {
-        let line = line.with_context(|| format!("reading {} failed", output.display()))?;
+    for line in text.lines() {
         if let Some(rest) = line.strip_prefix("Lost ") {
             lost += rest
                 .split_whitespace()
@@ -117,7 +116,7 @@ fn count(output: &Path, runs: &[Run]) -> anyhow::Result<BlockReport> {
         if !line.starts_with('{') {
             continue;
         }
-        let Ok(record) = serde_json::from_str::<Value>(&line) else {
+        let Ok(record) = serde_json::from_str::<Value>(line) else {
             // The last line can be cut if bpftrace was killed.
             continue;
         };
