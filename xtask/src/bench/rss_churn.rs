@@ -23,7 +23,7 @@ use super::{child, proc_stat, tracer::Context};
 
 /// Parts of the churn, with a sample after each.
 const STEPS: u64 = 4;
-/// How long the count of destroyed namespaces may stand still before the
+/// How long the count of destroyed namespaces may stay unchanged before the
 /// sample is taken anyway. It stops short of the namespaces made when the
 /// kernel lost records of their creation.
 const CATCH_UP_IDLE: Duration = Duration::from_secs(10);
@@ -133,7 +133,7 @@ fn churn(
     })
 }
 
-/// Waits until `destroyed` reaches `target`, or stands still for
+/// Waits until `destroyed` reaches `target`, or stays unchanged for
 /// `CATCH_UP_IDLE`. Other processes on the host may also make namespaces,
 /// so the count can run ahead of the churn.
 fn wait_caught_up(destroyed: &AtomicU64, target: u64) {
