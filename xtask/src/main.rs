@@ -3,8 +3,10 @@
 //! `setup` installs what the eBPF build needs, `build` compiles the eBPF
 //! object and the collector, and `run` traces. `test` runs every test on
 //! the host and then the end-to-end tests in Debian's 6.1 and 6.12 kernels
-//! under QEMU. `vm-test` runs only the tests in those kernels.
+//! under QEMU. `vm-test` runs only the tests in those kernels. `bench`
+//! measures nstrace's cost beside bpftrace and auditd.
 
+mod bench;
 mod build;
 mod command;
 mod packages;
@@ -20,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "Set-up, build, run and tests of nstrace"
+    about = "Set-up, build, run, tests and benchmarks of nstrace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +56,9 @@ enum Task {
         #[arg(long, default_value_t = vm::DEFAULT_TIMEOUT_SECS)]
         timeout: u64,
     },
+    /// Build, then compare the cost of nstrace, bpftrace and auditd on
+    /// namespace and unrelated workloads (as root; takes 15-25 minutes).
+    Bench(bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Task::VmTest { kernel, timeout } => {
             test::vm_test(&kernel.kernels(), Duration::from_secs(timeout))
         }
+        Task::Bench(options) => bench::bench(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

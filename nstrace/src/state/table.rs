@@ -1,6 +1,6 @@
 //! The table of live namespaces.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
     namespace::NsType,
@@ -23,7 +23,7 @@ pub struct NsEntry {
     pub first_seen_ns: u64,
     pub origin: Origin,
     /// Thread ids of the member tasks.
-    pub members: HashSet<u32>,
+    pub members: FxHashSet<u32>,
     pub joined: u64,
     pub peak: u64,
     /// When the last member left, while it has none.
@@ -48,7 +48,7 @@ impl NsEntry {
             created_ns: None,
             first_seen_ns,
             origin,
-            members: HashSet::new(),
+            members: FxHashSet::default(),
             joined: 0,
             peak: 0,
             empty_since_ns: None,
@@ -101,10 +101,12 @@ impl NsEntry {
 }
 
 /// Live namespaces by inode. The kernel gives each live namespace of any
-/// type its own inode number, so the inode is a key while it lives.
+/// type its own inode number, so the inode is a key while it lives. The
+/// kernel assigns the inodes, so the non-keyed Fx hash is safe from chosen
+/// collisions.
 #[derive(Debug, Default)]
 pub struct Table {
-    entries: HashMap<u32, NsEntry>,
+    entries: FxHashMap<u32, NsEntry>,
 }
 
 impl Table {

@@ -1,16 +1,16 @@
 //! The namespaces each live task is in.
 
-use std::collections::HashMap;
-
 use nstrace_common::ns::NS_SLOTS;
+use rustc_hash::FxHashMap;
 
 /// A task's namespace inodes by slot (see `nstrace_common::ns::slot`).
 pub type Slots = [u32; NS_SLOTS];
 
-/// Live tasks by thread id.
+/// Live tasks by thread id. The kernel assigns the ids, so the fast
+/// non-keyed Fx hash is safe from chosen collisions.
 #[derive(Debug, Default)]
 pub struct Tasks {
-    slots: HashMap<u32, Slots>,
+    slots: FxHashMap<u32, Slots>,
 }
 
 impl Tasks {
