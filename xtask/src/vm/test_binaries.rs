@@ -17,7 +17,7 @@ use crate::command;
 /// namespaces, lifetimes, mounts and losses. The others need programs the
 /// guests do not have (rsyslog, runc, podman, systemd-analyze) or match
 /// records by the kernel's namespace id, which exists since Linux 6.18;
-/// they run on the host only, and the guests' log says so.
+/// they run on the host only, and the build prints which.
 ///
 /// NOTE: hostile, flood and pid_reuse could run in the guests once they
 /// match by inode and type where the kernel has no ids.
