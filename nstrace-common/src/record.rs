@@ -42,7 +42,7 @@ pub mod syscall {
     pub const SETNS: u32 = 4;
 }
 
-/// What the file descriptor passed to `setns` refers to.
+/// Kinds of file that the descriptor passed to `setns` refers to.
 pub mod fd_kind {
     /// The record is not a setns call.
     pub const NONE: u32 = 0;
@@ -72,7 +72,7 @@ pub struct Header {
     pub tid: u32,
 }
 
-/// The task that the record is about, as the kernel sees it.
+/// The task that the record is about, as the kernel records it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Task {

@@ -59,7 +59,7 @@ fn read_inum(ns: *const u8, common_offset: u32) -> u32 {
     .unwrap_or(0)
 }
 
-/// Where a namespace struct keeps its `ns_common`, its owning user
+/// Offsets of a namespace struct's `ns_common`, its owning user
 /// namespace, and (pid only) its parent.
 #[derive(Clone, Copy)]
 struct Layout {

@@ -25,7 +25,7 @@ use crate::{
     },
 };
 
-/// What every event shares: host name, clock, and the nsfs device.
+/// Context shared by every event: host name, clock, and the nsfs device.
 #[derive(Clone, Debug)]
 pub struct Translator {
     pub clock: Clock,

@@ -32,7 +32,7 @@ const DEBIAN_BPF_PACKAGES: [&str; 7] = [
 /// bpf-linker release that builds against LLVM 22.
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
-/// How the eBPF object gets built.
+/// Toolchain that builds the eBPF object.
 #[derive(Clone, Debug)]
 pub enum Toolchain {
     /// rustup's nightly with rust-src: `cargo +nightly -Z build-std=core`.
@@ -41,7 +41,7 @@ pub enum Toolchain {
     Debian { rustc: PathBuf, cargo: PathBuf },
 }
 
-/// What the builds need.
+/// Tools that the builds need.
 #[derive(Clone, Debug)]
 pub struct Tools {
     pub toolchain: Toolchain,

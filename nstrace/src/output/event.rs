@@ -24,7 +24,7 @@ pub struct Event {
     pub schema: &'static str,
     /// RFC 3339 time in UTC with nanoseconds.
     pub time: String,
-    /// What happened; selects the fields of `body`.
+    /// Event kind, which selects the fields of `body`.
     pub event: EventKind,
     /// Host name of the machine that nstrace runs on.
     pub host: String,
@@ -166,7 +166,7 @@ pub struct ErrorInfo {
 /// A namespace.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NsInfo {
-    /// Type as `lsns` names it; absent when a failed call did not say.
+    /// Type as `lsns` names it; absent when a failed call gave none.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub ns_type: Option<NsType>,
     /// nsfs inode number, as `/proc/PID/ns/*` and `lsns` show it.
@@ -270,7 +270,7 @@ pub struct SetnsCall {
     pub name: &'static str,
     /// The file descriptor argument.
     pub fd: i32,
-    /// What the fd is: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
+    /// Kind of file behind the fd: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
     pub fd_kind: &'static str,
     /// Names of the `nstype` flags; empty for 0 (any type).
     pub nstype: Vec<String>,
@@ -334,7 +334,7 @@ pub struct HookStatus {
     pub hook: String,
     /// Whether the program is attached.
     pub attached: bool,
-    /// Why loading or attaching failed.
+    /// Error of a failed load or attach.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -352,14 +352,14 @@ pub struct Start {
     pub unavailable: Vec<String>,
     /// Whether records carry the kernel's 64-bit namespace id.
     pub namespace_ids: bool,
-    /// How namespace destruction is found: `exact` (a hook on the kernel's
+    /// Source of destruction times: `exact` (a hook on the kernel's
     /// free path attached) or `inferred` (from members and pins).
     pub lifetime_precision: &'static str,
     /// Size of the kernel ring buffer in bytes.
     pub ring_buffer_bytes: u32,
 }
 
-/// How a namespace came to be, as far as nstrace saw it.
+/// Origin of a namespace, as far as nstrace observed it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Origin {
     /// `clone`, `clone3`, `unshare`, `pre_existing` (found at start), or
@@ -373,7 +373,7 @@ pub struct Origin {
     pub creator: Option<ProcessInfo>,
 }
 
-/// What kept a namespace alive without a member task.
+/// Reference that kept a namespace alive without a member task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Pin {
     /// `fd` (an open nsfs file), `mount` (an nsfs bind mount), or
@@ -392,7 +392,7 @@ pub struct Pin {
 pub struct Lifetime {
     /// The namespace.
     pub ns: NsInfo,
-    /// A key that tells this namespace apart from every other one on this
+    /// A key that distinguishes this namespace from every other one on this
     /// boot: the kernel's namespace id where it has one, else the inode
     /// and creation time, because inode numbers are reused at once.
     pub key: String,
@@ -407,14 +407,14 @@ pub struct Lifetime {
     /// Nanoseconds from creation (or first sight, for a pre-existing
     /// namespace) to destruction or to now.
     pub duration_ns: u64,
-    /// How the namespace came to be.
+    /// Origin of the namespace.
     pub origin: Origin,
     /// Tasks (threads) in the namespace now.
     pub members: u64,
     /// Tasks that joined over time: created in it, cloned into it, or
     /// entered by setns.
     pub members_joined: u64,
-    /// Most tasks in the namespace at once.
+    /// Maximum number of tasks in the namespace at once.
     pub peak_members: u64,
     /// What held the namespace without members, most recent last.
     #[serde(skip_serializing_if = "Vec::is_empty")]
