@@ -9,7 +9,7 @@ use std::{
     process::Command,
 };
 
-use nstrace_tests::{process::run, tools::require_tool, tracer::Tracer};
+use nstrace_tests::{process::run, scratch::ScratchDir, tools::renamed_tool, tracer::Tracer};
 use serde_json::Value;
 
 const ROTATE_SIZE: u64 = 4096;
@@ -64,11 +64,12 @@ fn check_file(file: &Path) -> Vec<Value> {
 
 #[test]
 fn rotation_loses_no_record() {
-    require_tool("unshare", "util-linux");
+    let tools = ScratchDir::new("rotation-tools");
+    let unshare = renamed_tool("unshare", "util-linux", tools.path(), "rot-all");
     let size = ROTATE_SIZE.to_string();
     let mut tracer = Tracer::start(&[
         "--comm",
-        "unshare",
+        "rot-all",
         "--rotate-size",
         &size,
         "--rotate-keep",
@@ -77,7 +78,7 @@ fn rotation_loses_no_record() {
     let output = tracer.output_path().to_path_buf();
     let mut pids = Vec::new();
     for _ in 0..40 {
-        let finished = run(Command::new("unshare").args(["--net", "true"]));
+        let finished = run(Command::new(&unshare).args(["--net", "true"]));
         finished.assert_success();
         pids.push(finished.pid);
     }
@@ -118,11 +119,12 @@ fn rotation_loses_no_record() {
 
 #[test]
 fn rotation_keeps_only_newest_files() {
-    require_tool("unshare", "util-linux");
+    let tools = ScratchDir::new("rotation-tools");
+    let unshare = renamed_tool("unshare", "util-linux", tools.path(), "rot-keep");
     let size = ROTATE_SIZE.to_string();
     let mut tracer = Tracer::start(&[
         "--comm",
-        "unshare",
+        "rot-keep",
         "--rotate-size",
         &size,
         "--rotate-keep",
@@ -130,7 +132,7 @@ fn rotation_keeps_only_newest_files() {
     ]);
     let output = tracer.output_path().to_path_buf();
     for _ in 0..30 {
-        run(Command::new("unshare").args(["--net", "true"])).assert_success();
+        run(Command::new(&unshare).args(["--net", "true"])).assert_success();
     }
     let _ = tracer.terminate();
 
