@@ -1,7 +1,9 @@
 //! Conversion of kernel timestamps to UTC.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use nix::time::{clock_gettime, ClockId};
+
+use crate::output::timestamp::Timestamp;
 
 /// Converts `CLOCK_BOOTTIME` nanoseconds, as `bpf_ktime_get_boot_ns`
 /// returns them, to wall-clock time.
@@ -31,15 +33,19 @@ impl Clock {
 
     /// Returns the UTC time of a boot-time timestamp.
     pub fn utc(&self, boot_ns: u64) -> DateTime<Utc> {
-        let real = i128::from(boot_ns) + self.offset_ns;
-        let real = i64::try_from(real).unwrap_or(i64::MAX);
-        DateTime::from_timestamp_nanos(real)
+        DateTime::from_timestamp_nanos(self.unix_nanos(boot_ns))
     }
 
     /// Formats a boot-time timestamp as RFC 3339 in UTC with nanoseconds.
-    pub fn rfc3339(&self, boot_ns: u64) -> String {
-        self.utc(boot_ns)
-            .to_rfc3339_opts(SecondsFormat::Nanos, true)
+    pub fn rfc3339(&self, boot_ns: u64) -> Timestamp {
+        Timestamp::from_unix_nanos(self.unix_nanos(boot_ns))
+    }
+
+    /// Returns the Unix time of a boot-time timestamp in nanoseconds,
+    /// clamped to the `i64` range.
+    fn unix_nanos(&self, boot_ns: u64) -> i64 {
+        let real = i128::from(boot_ns) + self.offset_ns;
+        i64::try_from(real).unwrap_or(if real < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// Returns the current `CLOCK_BOOTTIME` in nanoseconds.
@@ -59,7 +65,7 @@ mod tests {
     #[test]
     fn formats_nanoseconds_in_utc() {
         let clock = Clock::with_offset(1_700_000_000_000_000_000);
-        assert_eq!(clock.rfc3339(5), "2023-11-14T22:13:20.000000005Z");
+        assert_eq!(clock.rfc3339(5).as_str(), "2023-11-14T22:13:20.000000005Z");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The tracing loop: drain the ring buffer, turn records into events,
 //! filter and write them, and report losses and health.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
@@ -99,7 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let translator = Translator {
         clock: Clock::now().context("reading the system clocks failed")?,
         host: nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
+            .map(|h| Arc::from(h.to_string_lossy()))
             .unwrap_or_default(),
         nsfs_dev: nsfs_device(),
     };

@@ -1,6 +1,6 @@
 //! Decoding of ring buffer bytes into typed records.
 
-use std::mem::size_of;
+use std::{borrow::Cow, mem::size_of};
 
 use nstrace_common::record::{
     kind, ExecRecord, ExitRecord, ForkRecord, Header, MountRecord, NsFreeRecord, SyscallRecord,
@@ -111,10 +111,11 @@ pub fn to_bytes<T: Copy>(record: &T) -> Vec<u8> {
         .to_vec()
 }
 
-/// Returns the text of a NUL-padded byte array, lossily decoded.
-pub fn c_string(bytes: &[u8]) -> String {
+/// Returns the text of a NUL-padded byte array, lossily decoded, borrowed
+/// when it is valid UTF-8.
+pub fn c_str(bytes: &[u8]) -> Cow<'_, str> {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+    String::from_utf8_lossy(&bytes[..end])
 }
 
 #[cfg(test)]
@@ -222,7 +223,7 @@ mod tests {
 
     #[test]
     fn comm_without_nul() {
-        assert_eq!(c_string(b"0123456789abcdef"), "0123456789abcdef");
-        assert_eq!(c_string(b"sh\0junk"), "sh");
+        assert_eq!(c_str(b"0123456789abcdef"), "0123456789abcdef");
+        assert_eq!(c_str(b"sh\0junk"), "sh");
     }
 }

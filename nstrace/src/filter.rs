@@ -45,10 +45,10 @@ impl Filter {
         {
             return false;
         }
-        if !self.comms.is_empty() && !self.comms.contains(&process.comm) {
+        if !self.comms.is_empty() && !self.comms.contains(&*process.comm) {
             return false;
         }
-        if self.exclude_comms.contains(&process.comm) {
+        if self.exclude_comms.contains(&*process.comm) {
             return false;
         }
         if !self.uids.is_empty() && !self.uids.contains(&process.uid) {
@@ -85,6 +85,6 @@ impl Filter {
             return false;
         };
         (self.pids.is_empty() || self.pids.contains(&creator.pid))
-            && (self.comms.is_empty() || self.comms.contains(&creator.comm))
+            && (self.comms.is_empty() || self.comms.contains(&*creator.comm))
     }
 }

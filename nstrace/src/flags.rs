@@ -1,5 +1,11 @@
 //! Names for clone flags and errno values.
 
+use std::{borrow::Cow, sync::Arc};
+
+/// Names of the bits set in a flags argument. The names in the tables are
+/// borrowed, and the events of one call share one list.
+pub type FlagNames = Arc<[Cow<'static, str>]>;
+
 /// `clone` flags from `include/uapi/linux/sched.h`, by bit.
 const CLONE_FLAGS: &[(u64, &str)] = &[
     (0x0000_0080, "CLONE_NEWTIME"),
@@ -36,26 +42,34 @@ pub const CSIGNAL: u64 = 0xff;
 
 /// Names the clone flags set in `flags`. A bit without a name is shown in
 /// hex, so no set bit is hidden.
-pub fn clone_flag_names(flags: u64) -> Vec<String> {
-    bit_names(CLONE_FLAGS, flags)
+pub fn clone_flag_names(flags: u64) -> FlagNames {
+    bit_name_list(CLONE_FLAGS, flags).into()
 }
 
 /// Names the bits of `flags` found in `table`. A bit without a name is
 /// shown in hex, so no set bit is hidden.
-pub fn bit_names(table: &[(u64, &str)], flags: u64) -> Vec<String> {
+pub fn bit_names(table: &'static [(u64, &'static str)], flags: u64) -> Vec<String> {
+    bit_name_list(table, flags)
+        .into_iter()
+        .map(Cow::into_owned)
+        .collect()
+}
+
+/// Names the bits of `flags` as [`bit_names`] does, borrowing the names
+/// found in `table`.
+fn bit_name_list(table: &'static [(u64, &'static str)], flags: u64) -> Vec<Cow<'static, str>> {
     let mut names = Vec::new();
     let mut rest = flags;
     for &(bit, name) in table {
         if flags & bit != 0 {
-            names.push(name.to_string());
+            names.push(Cow::Borrowed(name));
             rest &= !bit;
         }
     }
-    for bit in 0..64 {
-        let mask = 1u64 << bit;
-        if rest & mask != 0 {
-            names.push(format!("{mask:#x}"));
-        }
+    while rest != 0 {
+        let mask = 1u64 << rest.trailing_zeros();
+        names.push(Cow::Owned(format!("{mask:#x}")));
+        rest &= !mask;
     }
     names
 }
@@ -94,14 +108,18 @@ mod tests {
     #[test]
     fn namespace_flags_named() {
         assert_eq!(
-            clone_flag_names(0x4400_0000),
-            vec!["CLONE_NEWUTS", "CLONE_NEWNET"]
+            &*clone_flag_names(0x4400_0000),
+            ["CLONE_NEWUTS", "CLONE_NEWNET"]
         );
     }
 
     #[test]
     fn unknown_bits_shown_in_hex() {
-        assert_eq!(clone_flag_names(0x10_0000_0000), vec!["0x1000000000"]);
+        assert_eq!(&*clone_flag_names(0x10_0000_0000), ["0x1000000000"]);
+        assert_eq!(
+            &*clone_flag_names(0x30_4000_0000),
+            ["CLONE_NEWNET", "0x1000000000", "0x2000000000"]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 mod mount;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 pub use mount::{fd_arg, mount_syscall_name, name_slot, path_slot, relative_dirfd, MountContext};
 
@@ -13,7 +13,7 @@ use nstrace_common::record::{fd_kind, syscall, ForkRecord, Header, NsSet, Syscal
 
 use crate::{
     clock::Clock,
-    decode::{c_string, Record},
+    decode::{c_str, Record},
     flags::{clone_flag_names, errno_name, signal_name, split_clone_signal},
     namespace::{NsType, SLOTS},
     output::{
@@ -29,7 +29,7 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct Translator {
     pub clock: Clock,
-    pub host: String,
+    pub host: Arc<str>,
     /// Device number of nsfs, the same for every namespace.
     pub nsfs_dev: Option<u64>,
 }
@@ -59,7 +59,7 @@ impl Translator {
             schema: SCHEMA,
             time: self.clock.rfc3339(time_ns),
             event: kind,
-            host: self.host.clone(),
+            host: Arc::clone(&self.host),
             body,
             enrichment: Enrichment::default(),
         }
@@ -86,6 +86,7 @@ impl Translator {
             ret: record.ret,
         };
         let error = error_of(record.ret);
+        let caller = process(&record.header, &record.task);
         NsType::in_flags(flags)
             .map(|ns_type| {
                 let ns = if error.is_some() {
@@ -101,7 +102,7 @@ impl Translator {
                     error: error.clone(),
                     ns,
                     syscall: call.clone(),
-                    process: process(&record.header, &record.task),
+                    process: caller.clone(),
                     child: None,
                 });
                 self.event(EventKind::NsCreate, record.header.time_ns, body)
@@ -127,6 +128,7 @@ impl Translator {
             // clone3 with unreadable arguments: the requested types are unknown.
             types.push(None);
         }
+        let caller = process(&record.header, &record.task);
         types
             .into_iter()
             .map(|ns_type| {
@@ -138,7 +140,7 @@ impl Translator {
                         ..NsInfo::default()
                     },
                     syscall: call.clone(),
-                    process: process(&record.header, &record.task),
+                    process: caller.clone(),
                     child: None,
                 });
                 self.event(EventKind::NsCreate, record.header.time_ns, body)
@@ -159,6 +161,7 @@ impl Translator {
             // success clone returns the child's pid.
             ret: i64::from(record.child_tgid),
         };
+        let caller = process(&record.header, &record.task);
         NsType::in_flags(flags)
             .map(|ns_type| {
                 let body = Body::NsCreate(NsCreate {
@@ -166,7 +169,7 @@ impl Translator {
                     error: None,
                     ns: self.ns_info(Some(ns_type), &record.child, ns_type.own_slot()),
                     syscall: call.clone(),
-                    process: process(&record.header, &record.task),
+                    process: caller.clone(),
                     child: Some(ChildInfo {
                         pid: record.child_tgid,
                         tid: record.child_tid,
@@ -219,6 +222,7 @@ impl Translator {
             before: slot_map(&record.before),
             after: slot_map(&record.after),
         };
+        let caller = process(&record.header, &record.task);
         types
             .into_iter()
             .map(|ns_type| {
@@ -249,7 +253,7 @@ impl Translator {
                     before: slot.map(|s| ns_slot(&record.before, s)),
                     after: slot.map(|s| ns_slot(&record.after, s)),
                     namespaces: namespaces.clone(),
-                    process: process(&record.header, &record.task),
+                    process: caller.clone(),
                 });
                 self.event(EventKind::NsEnter, record.header.time_ns, body)
             })
@@ -295,7 +299,7 @@ pub fn process(header: &Header, task: &Task) -> ProcessInfo {
         ppid: task.ppid,
         uid: task.uid,
         gid: task.gid,
-        comm: c_string(&task.comm),
+        comm: Arc::from(c_str(&task.comm)),
         ..ProcessInfo::default()
     }
 }

@@ -8,15 +8,16 @@ use nstrace::output::{
         SetnsCall, SCHEMA,
     },
     format::Format,
+    timestamp::Timestamp,
 };
 use serde_json::{json, Value};
 
 fn setns_event(alert: Option<Alert>) -> Event {
     Event {
         schema: SCHEMA,
-        time: "2026-12-04T16:26:10.068094109Z".to_string(),
+        time: Timestamp::from_unix_nanos(1_796_401_570_068_094_109),
         event: EventKind::NsEnter,
-        host: "node-7".to_string(),
+        host: "node-7".into(),
         body: Body::NsEnter(NsEnter {
             outcome: Outcome::Success,
             error: None,
@@ -32,7 +33,7 @@ fn setns_event(alert: Option<Alert>) -> Event {
                 name: "setns",
                 fd: 3,
                 fd_kind: "nsfs",
-                nstype: vec!["CLONE_NEWNET".to_string()],
+                nstype: vec!["CLONE_NEWNET".into()].into(),
                 ret: 0,
             },
             target_pid: None,
@@ -51,7 +52,7 @@ fn setns_event(alert: Option<Alert>) -> Event {
                 ppid: 7042,
                 uid: 1000,
                 gid: 100,
-                comm: "nsenter".to_string(),
+                comm: "nsenter".into(),
                 entity_id: Some("aaaa".to_string()),
                 exe: Some("/usr/bin/nsenter".to_string()),
                 start_time: Some("2026-12-04T16:26:09Z".to_string()),
@@ -182,9 +183,9 @@ fn ecs_alert_mapped() {
 fn ecs_loss_has_no_process() {
     let event = Event {
         schema: SCHEMA,
-        time: "2026-12-04T16:26:10Z".to_string(),
+        time: Timestamp::from_unix_nanos(1_796_401_570_000_000_000),
         event: EventKind::Loss,
-        host: "node-7".to_string(),
+        host: "node-7".into(),
         body: Body::Loss(Loss {
             kind: "fork",
             count: 3,

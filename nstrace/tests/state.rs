@@ -25,7 +25,7 @@ const HOST: u32 = 4_026_531_800;
 fn tracker(precision: Precision) -> Tracker {
     let translator = Translator {
         clock: Clock::with_offset(0),
-        host: "test".to_string(),
+        host: "test".into(),
         nsfs_dev: Some(4),
     };
     Tracker::new(translator, precision)

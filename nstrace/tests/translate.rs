@@ -17,7 +17,7 @@ const HOST_INODE: u32 = 4_026_531_840;
 fn translator() -> Translator {
     Translator {
         clock: Clock::with_offset(1_700_000_000_000_000_000),
-        host: "test-host".to_string(),
+        host: "test-host".into(),
         nsfs_dev: Some(4),
     }
 }

@@ -19,7 +19,7 @@ const TGID: u32 = 700;
 fn translator() -> Translator {
     Translator {
         clock: Clock::with_offset(1_700_000_000_000_000_000),
-        host: "test-host".to_string(),
+        host: "test-host".into(),
         nsfs_dev: Some(4),
     }
 }

@@ -65,7 +65,7 @@ impl Enricher {
         if let Some(entry) = &own {
             process.entity_id = Some(entry.entity_id.clone());
             process.exe.clone_from(&entry.exe);
-            process.start_time = Some(self.clock.rfc3339(entry.start_boot_ns));
+            process.start_time = Some(self.clock.rfc3339(entry.start_boot_ns).to_string());
         }
         let owner = match own {
             Some(entry) => Some(entry),

@@ -6,13 +6,16 @@
 //! of these records is generated from these types by [`super::schema`],
 //! and the doc comments below are its field descriptions.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::enrichment::{Ancestor, Enrichment};
-use crate::{namespace::NsType, path_text::PathText};
+use super::{
+    enrichment::{Ancestor, Enrichment},
+    timestamp::Timestamp,
+};
+use crate::{flags::FlagNames, namespace::NsType, path_text::PathText};
 
 /// Schema name and version carried by every record.
 pub const SCHEMA: &str = "nstrace/1";
@@ -23,11 +26,11 @@ pub struct Event {
     /// Schema name and version, `nstrace/1`.
     pub schema: &'static str,
     /// RFC 3339 time in UTC with nanoseconds.
-    pub time: String,
+    pub time: Timestamp,
     /// Event kind, which selects the fields of `body`.
     pub event: EventKind,
     /// Host name of the machine that nstrace runs on.
-    pub host: String,
+    pub host: Arc<str>,
     #[serde(flatten)]
     pub body: Body,
     /// Fields that nstrace adds after translation: boot id, cgroup,
@@ -203,7 +206,7 @@ pub struct ProcessInfo {
     /// Effective group id in the initial user namespace.
     pub gid: u32,
     /// Command name, as in `/proc/PID/comm` (at most 15 bytes).
-    pub comm: String,
+    pub comm: Arc<str>,
     /// Stable id of this process, the same in every record about it: 32 hex
     /// digits of the SHA-256 of boot id, pid and start time. Absent when
     /// the process exited before nstrace read `/proc/PID/stat`.
@@ -227,7 +230,7 @@ pub struct CreateCall {
     /// `clone`, `clone3` or `unshare`.
     pub name: &'static str,
     /// Flag names, such as `CLONE_NEWNET`; bits without a name in hex.
-    pub flags: Vec<String>,
+    pub flags: FlagNames,
     /// For clone: the exit signal in the low byte of the flags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<String>,
@@ -273,7 +276,7 @@ pub struct SetnsCall {
     /// Kind of file behind the fd: `nsfs`, `pidfd`, `other`, `not_open`, `unreadable`.
     pub fd_kind: &'static str,
     /// Names of the `nstype` flags; empty for 0 (any type).
-    pub nstype: Vec<String>,
+    pub nstype: FlagNames,
     /// The syscall's return value: 0 or `-errno`.
     pub ret: i64,
 }
@@ -366,8 +369,8 @@ pub struct Origin {
     /// `unknown` (first seen in a record that did not create it).
     pub how: &'static str,
     /// Flags of the creating call, by name.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub flags: FlagNames,
     /// The process that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<ProcessInfo>,
@@ -398,12 +401,12 @@ pub struct Lifetime {
     pub key: String,
     /// Creation time; absent for a namespace that existed at start.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// When nstrace first knew of the namespace.
-    pub first_seen: String,
+    pub first_seen: Timestamp,
     /// Destruction time, for `ns_destroy`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub destroyed: Option<String>,
+    pub destroyed: Option<Timestamp>,
     /// Nanoseconds from creation (or first sight, for a pre-existing
     /// namespace) to destruction or to now.
     pub duration_ns: u64,

@@ -11,3 +11,4 @@ pub mod rotate;
 pub mod schema;
 pub mod sink;
 pub mod syslog;
+pub mod timestamp;

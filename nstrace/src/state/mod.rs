@@ -11,6 +11,8 @@ pub mod scan;
 mod table;
 mod tasks;
 
+use std::sync::Arc;
+
 use nstrace_common::{
     ns::NS_SLOTS,
     record::{mount_syscall, syscall, MountRecord, NsRef, NsSet},
@@ -24,7 +26,7 @@ use self::{
 use crate::{
     clock::Clock,
     decode::Record,
-    flags::{clone_flag_names, split_clone_signal},
+    flags::{clone_flag_names, split_clone_signal, FlagNames},
     namespace::{NsType, SLOTS},
     output::event::{
         Body, Event, EventKind, Lifetime, NsInfo, Origin, Pin, ProcessInfo, TableSizes,
@@ -137,8 +139,9 @@ impl Tracker {
                 let time = r.header.time_ns;
                 if r.syscall == syscall::UNSHARE {
                     let creator = process(&r.header, &r.task);
+                    let flag_names = clone_flag_names(r.args[0]);
                     for ns_type in NsType::in_flags(r.args[0]) {
-                        let origin = created("unshare", r.args[0], &creator);
+                        let origin = created("unshare", &flag_names, &creator);
                         self.create(
                             ns_type,
                             &r.after.ns[ns_type.changed_slot()],
@@ -161,8 +164,9 @@ impl Tracker {
                         "clone3"
                     };
                     let creator = process(&r.header, &r.task);
+                    let flag_names = clone_flag_names(flags);
                     for ns_type in NsType::in_flags(flags) {
-                        let origin = created(name, flags, &creator);
+                        let origin = created(name, &flag_names, &creator);
                         self.create(
                             ns_type,
                             &r.child.ns[ns_type.own_slot()],
@@ -485,7 +489,7 @@ impl Tracker {
                 entry.remove_member(tid, time);
             }
         }
-        for inode in &new {
+        for inode in new.iter() {
             if let Some(entry) = self.table.get_mut(*inode) {
                 entry.add_member(tid);
             }
@@ -552,7 +556,7 @@ fn apply_ref(entry: &mut NsEntry, ns: &NsRef) {
 fn pre_existing() -> Origin {
     Origin {
         how: "pre_existing",
-        flags: Vec::new(),
+        flags: FlagNames::default(),
         creator: None,
     }
 }
@@ -560,15 +564,15 @@ fn pre_existing() -> Origin {
 fn unknown() -> Origin {
     Origin {
         how: "unknown",
-        flags: Vec::new(),
+        flags: FlagNames::default(),
         creator: None,
     }
 }
 
-fn created(how: &'static str, flags: u64, creator: &ProcessInfo) -> Origin {
+fn created(how: &'static str, flags: &FlagNames, creator: &ProcessInfo) -> Origin {
     Origin {
         how,
-        flags: clone_flag_names(flags),
+        flags: Arc::clone(flags),
         creator: Some(creator.clone()),
     }
 }

@@ -88,15 +88,19 @@ impl NsEntry {
     /// Returns a key unique on this boot: the kernel id, else the inode and
     /// the creation or first-seen time.
     pub fn key(&self) -> String {
-        match self.id {
-            Some(id) => format!("{}:id:{id}", self.ns_type),
-            None => format!(
-                "{}:{}@{}",
-                self.ns_type,
-                self.inode,
-                self.created_ns.unwrap_or(self.first_seen_ns)
-            ),
+        let mut digits = itoa::Buffer::new();
+        let mut key = String::with_capacity(48);
+        key.push_str(self.ns_type.name());
+        if let Some(id) = self.id {
+            key.push_str(":id:");
+            key.push_str(digits.format(id));
+        } else {
+            key.push(':');
+            key.push_str(digits.format(self.inode));
+            key.push('@');
+            key.push_str(digits.format(self.created_ns.unwrap_or(self.first_seen_ns)));
         }
+        key
     }
 }
 
@@ -150,5 +154,34 @@ impl Table {
     /// Removes and returns every entry, for the final records.
     pub fn drain(&mut self) -> Vec<NsEntry> {
         self.entries.drain().map(|(_, entry)| entry).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> NsEntry {
+        let origin = Origin {
+            how: "unknown",
+            flags: crate::flags::FlagNames::default(),
+            creator: None,
+        };
+        NsEntry::new(NsType::Net, 4_026_532_001, 1_500, origin)
+    }
+
+    #[test]
+    fn key_uses_kernel_id() {
+        let mut entry = entry();
+        entry.id = Some(8_193);
+        assert_eq!(entry.key(), "net:id:8193");
+    }
+
+    #[test]
+    fn key_without_id_uses_inode_and_time() {
+        let mut entry = entry();
+        assert_eq!(entry.key(), "net:4026532001@1500");
+        entry.created_ns = Some(u64::MAX);
+        assert_eq!(entry.key(), "net:4026532001@18446744073709551615");
     }
 }

@@ -1,5 +1,7 @@
 //! The namespaces each live task is in.
 
+use std::ops::Deref;
+
 use nstrace_common::ns::NS_SLOTS;
 use rustc_hash::FxHashMap;
 
@@ -37,11 +39,58 @@ impl Tasks {
     }
 }
 
+/// Distinct non-zero inodes of one task's slots, in slot order, kept
+/// inline because this runs for every fork, unshare, setns and exit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Inodes {
+    inodes: [u32; NS_SLOTS],
+    len: usize,
+}
+
+impl Deref for Inodes {
+    type Target = [u32];
+
+    fn deref(&self) -> &[u32] {
+        &self.inodes[..self.len]
+    }
+}
+
+impl IntoIterator for Inodes {
+    type Item = u32;
+    type IntoIter = std::iter::Take<std::array::IntoIter<u32, NS_SLOTS>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.inodes.into_iter().take(self.len)
+    }
+}
+
 /// Returns the distinct non-zero inodes of `slots`, so that a task counts
 /// once as a member of a namespace that fills two of its slots.
-pub fn distinct(slots: &Slots) -> Vec<u32> {
-    let mut inodes: Vec<u32> = slots.iter().copied().filter(|&inode| inode != 0).collect();
-    inodes.sort_unstable();
-    inodes.dedup();
-    inodes
+pub fn distinct(slots: &Slots) -> Inodes {
+    let mut distinct = Inodes::default();
+    for &inode in slots {
+        if inode != 0 && !distinct.contains(&inode) {
+            distinct.inodes[distinct.len] = inode;
+            distinct.len += 1;
+        }
+    }
+    distinct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_skips_zeros_and_repeats() {
+        let slots = [7, 3, 7, 0, 0, 9, 3, 0, 5, 5];
+        let inodes = distinct(&slots);
+        assert_eq!(&*inodes, [7, 3, 9, 5]);
+        assert_eq!(inodes.into_iter().collect::<Vec<_>>(), [7, 3, 9, 5]);
+    }
+
+    #[test]
+    fn distinct_of_empty_slots() {
+        assert!(distinct(&[0; NS_SLOTS]).is_empty());
+    }
 }

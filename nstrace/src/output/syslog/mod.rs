@@ -49,7 +49,7 @@ impl SyslogWriter {
         let header = Header {
             facility: FACILITY_DAEMON,
             severity: severity_of(event),
-            time: chrono::DateTime::parse_from_rfc3339(&event.time)
+            time: chrono::DateTime::parse_from_rfc3339(event.time.as_str())
                 .map_or_else(|_| chrono::Utc::now(), |time| time.to_utc()),
             hostname: &self.hostname,
             app_name: "nstrace",
