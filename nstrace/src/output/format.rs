@@ -18,9 +18,17 @@ pub enum Format {
 impl Format {
     /// Encodes one record as JSON, without a line end.
     pub fn encode(self, event: &Event) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out, event)?;
+        Ok(out)
+    }
+
+    /// Appends one record to `out` as JSON, without a line end, so that a
+    /// writer can reuse one buffer for every record.
+    pub fn encode_into(self, out: &mut Vec<u8>, event: &Event) -> serde_json::Result<()> {
         match self {
-            Format::Native => serde_json::to_vec(event),
-            Format::Ecs => serde_json::to_vec(&EcsRecord::new(event)),
+            Format::Native => serde_json::to_writer(out, event),
+            Format::Ecs => serde_json::to_writer(out, &EcsRecord::new(event)),
         }
     }
 }

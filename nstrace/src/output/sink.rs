@@ -35,6 +35,9 @@ enum Destination {
 pub struct Sink {
     format: Format,
     destinations: Vec<Destination>,
+    /// The record being written, reused so that each record does not
+    /// allocate its own buffer.
+    json: Vec<u8>,
 }
 
 impl Sink {
@@ -61,20 +64,23 @@ impl Sink {
         Ok(Self {
             format: config.format,
             destinations,
+            json: Vec::with_capacity(1024),
         })
     }
 
     /// Writes one record in the configured format.
     pub fn write(&mut self, event: &Event) -> io::Result<()> {
-        let json = self.format.encode(event)?;
+        self.json.clear();
+        self.format.encode_into(&mut self.json, event)?;
+        let json = &self.json;
         for destination in &mut self.destinations {
             match destination {
                 Destination::Stdout(writer) => {
-                    writer.write_all(&json)?;
+                    writer.write_all(json)?;
                     writer.write_all(b"\n")?;
                 }
-                Destination::File(file) => file.write_line(&json)?,
-                Destination::Syslog(writer) => writer.write(event, &json)?,
+                Destination::File(file) => file.write_line(json)?,
+                Destination::Syslog(writer) => writer.write(event, json)?,
             }
         }
         Ok(())
