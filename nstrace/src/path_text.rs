@@ -86,6 +86,18 @@ impl PathText {
         ))
     }
 
+    /// The bytes that `value` stands for: the text itself, or the bytes
+    /// decoded from base64. `None` only for a `value` that is not valid
+    /// base64, which [`PathText::new`] never makes.
+    pub fn raw_bytes(&self) -> Option<Vec<u8>> {
+        match self.encoding {
+            None => Some(self.value.as_bytes().to_vec()),
+            Some(_) => base64::engine::general_purpose::STANDARD
+                .decode(&self.value)
+                .ok(),
+        }
+    }
+
     /// Returns whether the path is relative: it does not start with `/`.
     /// An empty path, which with `AT_EMPTY_PATH` means the dirfd itself,
     /// counts.
@@ -169,6 +181,13 @@ mod tests {
     fn length_beyond_buffer_clamped() {
         let text = PathText::from_record(b"abc", info(99, string_state::PRESENT)).unwrap();
         assert_eq!(text.value, "abc");
+    }
+
+    #[test]
+    fn raw_bytes_round_trip() {
+        for bytes in [&b"/proc"[..], b"/tmp/\xff\xfe", b""] {
+            assert_eq!(PathText::new(bytes, false).raw_bytes().unwrap(), bytes);
+        }
     }
 
     #[test]

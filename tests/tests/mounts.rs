@@ -787,6 +787,21 @@ fn relative_paths_resolved_late() {
     let to = move_mount.target.as_ref().unwrap();
     assert_eq!(to.raw_bytes(), b"tree");
     assert_eq!(to.relative_to.as_ref().map(|r| r.dirfd), Some(AT_FDCWD));
+    // The attached tree names its path as the open_tree record does.
+    let attached = move_mount
+        .attached
+        .as_ref()
+        .and_then(|attached| attached.source.as_ref())
+        .unwrap_or_else(|| panic!("move_mount without attached source: {move_mount:?}"));
+    assert_eq!(attached.raw_bytes(), b"source", "{move_mount:?}");
+    assert_path(
+        attached
+            .relative_to
+            .as_ref()
+            .and_then(|relative| relative.directory.as_deref()),
+        directory,
+        "attached directory",
+    );
 }
 
 #[test]

@@ -545,7 +545,7 @@ pub struct Attached {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fstype: Option<PathText>,
     /// For fsmount: the last `source` set with fsconfig. For `open_tree`: the
-    /// path it opened.
+    /// path it opened, with `relative_to` as in the `open_tree` record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<PathText>,
     /// The flags of the `open_tree` call, or the `attr_flags` of fsmount.
