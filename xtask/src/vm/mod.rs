@@ -56,15 +56,23 @@ impl KernelSelection {
 
 /// Runs the end-to-end tests in one guest per kernel in `kernels` and
 /// fails unless every guest reports every test passed within `timeout`.
+/// `binaries` names the test binaries to run; when empty, those of
+/// [`test_binaries::GUEST_TESTS`].
 pub fn test(
     outputs: &build::Outputs,
     kernels: &[KernelSeries],
     timeout: Duration,
+    binaries: &[String],
 ) -> anyhow::Result<()> {
     packages::ensure(&VM_PACKAGES, "the guest tests under QEMU")?;
     let root = build::workspace_root();
     let vm_dir = root.join("target/vm");
-    let tests = test_binaries::build(&root, &outputs.ebpf_object)?;
+    let selected: Vec<&str> = if binaries.is_empty() {
+        test_binaries::GUEST_TESTS.to_vec()
+    } else {
+        binaries.iter().map(String::as_str).collect()
+    };
+    let tests = test_binaries::build(&root, &outputs.ebpf_object, &selected)?;
     let expected: usize = tests.tests.iter().map(|test| test.test_count).sum();
 
     let initramfs = vm_dir.join("initramfs.cpio.gz");

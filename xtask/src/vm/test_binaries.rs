@@ -45,9 +45,10 @@ pub struct TestBinaries {
 }
 
 /// Builds the workspace's tests without running them and returns the
-/// end-to-end ones. `ebpf_object` is needed because the collector crate,
-/// whose unit tests are part of the same build, embeds it.
-pub fn build(root: &Path, ebpf_object: &Path) -> anyhow::Result<TestBinaries> {
+/// end-to-end ones named in `selected`. `ebpf_object` is needed because
+/// the collector crate, whose unit tests are part of the same build,
+/// embeds it.
+pub fn build(root: &Path, ebpf_object: &Path, selected: &[&str]) -> anyhow::Result<TestBinaries> {
     let manifest = root.join("tests/Cargo.toml");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
@@ -87,8 +88,8 @@ pub fn build(root: &Path, ebpf_object: &Path) -> anyhow::Result<TestBinaries> {
             continue;
         }
         if artifact.kind == "test" && artifact.is_test_profile {
-            if !GUEST_TESTS.contains(&artifact.name.as_str()) {
-                eprintln!("xtask: {} runs on the host only", artifact.name);
+            if !selected.contains(&artifact.name.as_str()) {
+                eprintln!("xtask: {} is not run in the guests", artifact.name);
                 continue;
             }
             tests.push((artifact.name, artifact.executable));
@@ -109,9 +110,15 @@ pub fn build(root: &Path, ebpf_object: &Path) -> anyhow::Result<TestBinaries> {
             manifest.display()
         )
     })?;
-    if tests.is_empty() {
+    let unknown: Vec<&str> = selected
+        .iter()
+        .copied()
+        .filter(|name| !tests.iter().any(|(built, _)| built == name))
+        .collect();
+    if !unknown.is_empty() {
         bail!(
-            "cargo built no integration tests for {}",
+            "no test binary named {} in {}",
+            unknown.join(", "),
             manifest.display()
         );
     }
