@@ -74,8 +74,13 @@ fn read_string<const N: usize>(src: u64, out: &mut [u8; N], info: &mut StringInf
             src as *const c_void,
         )
     };
-    if copied <= 0 {
+    if copied < 0 {
         info.state |= string_state::FAULT;
+        return;
+    }
+    // The helper counts the final NUL, but Linux 6.1 and 6.12 return 0
+    // instead of 1 for an empty string.
+    if copied == 0 {
         return;
     }
     let copied = if copied as usize > N {

@@ -13,17 +13,22 @@ use serde_json::Value;
 
 use crate::command;
 
-/// Test binaries that run in the guests: creation, entry, filters and
-/// lifetimes, each checked on Linux 6.1 and 6.12. The others run on the
-/// host only, and the build prints which. The SIEM tests need rsyslog,
-/// runc, podman and systemd-analyze, which the guests do not have.
+/// Test binaries that run in the guests: creation, entry, filters,
+/// lifetimes and mounts, each checked on Linux 6.1 and 6.12. The others
+/// run on the host only, and the build prints which. The SIEM tests need
+/// rsyslog, runc, podman and systemd-analyze, which the guests do not have.
 ///
-/// NOTE: three mount tests (`new_api_sequence_joined`,
-/// `open_tree_attr_read_only_copy`, `pivot_root_in_new_namespace`) fail
-/// on 6.1; `hostile`, `flood` and `pid_reuse` match by namespace id
-/// (Linux 6.18); `overload`, `robustness` and `slow_sink` have not been
-/// run in a guest yet.
-pub const GUEST_TESTS: [&str; 5] = ["churn", "filters", "lifetimes", "ns_create", "ns_enter"];
+/// NOTE: `hostile`, `flood` and `pid_reuse` match by namespace id (Linux
+/// 6.18); `overload`, `robustness` and `slow_sink` have not been run in a
+/// guest yet.
+pub const GUEST_TESTS: [&str; 6] = [
+    "churn",
+    "filters",
+    "lifetimes",
+    "mounts",
+    "ns_create",
+    "ns_enter",
+];
 
 /// Name of the helper binary that the end-to-end tests run.
 const HELPER_NAME: &str = "nshelper";
