@@ -25,26 +25,27 @@ pub fn exit_on_second_signal() -> io::Result<()> {
     let writer_fd = writer.into_raw_fd();
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         let number = signal as i32;
-        let byte = u8::try_from(number).expect("signal numbers fit in a byte");
+        let bytes = number.to_ne_bytes();
         // SAFETY: the action only calls write(2), which is
         // async-signal-safe, on a descriptor that is never closed.
         unsafe {
             signal_hook_registry::register(number, move || {
-                libc::write(writer_fd, std::ptr::from_ref(&byte).cast(), 1);
+                libc::write(writer_fd, bytes.as_ptr().cast(), bytes.len());
             })?;
         }
     }
     thread::Builder::new()
         .name("nstrace-signal".to_string())
         .spawn(move || {
-            let mut byte = [0u8; 1];
-            if let Err(error) = reader.read_exact(&mut byte) {
+            let mut bytes = [0u8; 4];
+            if let Err(error) = reader.read_exact(&mut bytes) {
                 warn!("signal: waiting for a second signal failed: {error}");
                 return;
             }
-            let name = Signal::try_from(i32::from(byte[0])).map_or("signal", Signal::as_str);
+            let number = i32::from_ne_bytes(bytes);
+            let name = Signal::try_from(number).map_or("signal", Signal::as_str);
             warn!("signal: second signal ({name}) received, exiting without the final drain");
-            std::process::exit(128 + i32::from(byte[0]));
+            std::process::exit(128 + number);
         })?;
     Ok(())
 }

@@ -67,6 +67,52 @@ fn received_record(line: &str) -> Value {
         .unwrap_or_else(|error| panic!("rsyslog line is not a JSON record ({error}): {line}"))
 }
 
+/// Makes a namespace every 200 ms until the tracer logs that it is
+/// connected to `target` again, and returns the pids. These records may
+/// fall in a backoff wait, so they are counted like the others but none
+/// is required to arrive.
+#[track_caller]
+fn wait_for_reconnect(tracer: &Tracer, unshare: &Path, target: &str) -> Vec<u32> {
+    let back = format!("connected to {target} again");
+    let deadline = Instant::now() + RECONNECT_TIMEOUT;
+    let mut pids = Vec::new();
+    while !tracer.stderr().contains(&back) {
+        assert!(
+            Instant::now() < deadline,
+            "nstrace did not reconnect to {target} within {RECONNECT_TIMEOUT:?} of the restart:\n{}",
+            tracer.stderr()
+        );
+        pids.push(make_namespace(unshare));
+        thread::sleep(Duration::from_millis(200));
+    }
+    pids
+}
+
+/// Marks the output file lines that rsyslog received. The received
+/// lines must be the file's records in order, with some left out.
+#[track_caller]
+fn delivered_lines(lines: &[String], received: &[String]) -> Vec<bool> {
+    let file_values: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut delivered = vec![false; lines.len()];
+    let mut next = 0;
+    for line in received {
+        let value = received_record(line);
+        let offset = file_values[next..]
+            .iter()
+            .position(|record| *record == value)
+            .unwrap_or_else(|| {
+                panic!("rsyslog received a record that is not next in the output file: {line}")
+            });
+        next += offset;
+        delivered[next] = true;
+        next += 1;
+    }
+    delivered
+}
+
 /// Stops and restarts rsyslogd around a phase of namespaces while the
 /// tracer sends to `target`, and checks delivery and counts.
 fn check_outage(transport: &str, target: impl Fn(&Rsyslog) -> String) {
@@ -103,20 +149,7 @@ fn check_outage(transport: &str, target: impl Fn(&Rsyslog) -> String) {
     );
     rsyslog.restart();
 
-    // Records made until the tracer reconnects may fall in a backoff
-    // wait; they are counted like the others, and none is required.
-    let back = format!("connected to {target} again");
-    let deadline = Instant::now() + RECONNECT_TIMEOUT;
-    let mut waiting = Vec::new();
-    while !tracer.stderr().contains(&back) {
-        assert!(
-            Instant::now() < deadline,
-            "nstrace did not reconnect to {target} within {RECONNECT_TIMEOUT:?} of the restart:\n{}",
-            tracer.stderr()
-        );
-        waiting.push(make_namespace(&unshare));
-        thread::sleep(Duration::from_millis(200));
-    }
+    let waiting = wait_for_reconnect(&tracer, &unshare, &target);
     let after: Vec<u32> = (0..ROUNDS).map(|_| make_namespace(&unshare)).collect();
     for &pid in &after {
         tracer.wait_for("ns_create after the outage", |r| is_create_by(r, pid));
@@ -159,24 +192,7 @@ fn check_outage(transport: &str, target: impl Fn(&Rsyslog) -> String) {
         received.len(),
         lines.len()
     );
-    let file_values: Vec<Value> = lines
-        .iter()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let mut delivered = vec![false; lines.len()];
-    let mut next = 0;
-    for line in &received {
-        let value = received_record(line);
-        let offset = file_values[next..]
-            .iter()
-            .position(|record| *record == value)
-            .unwrap_or_else(|| {
-                panic!("rsyslog received a record that is not next in the output file: {line}")
-            });
-        next += offset;
-        delivered[next] = true;
-        next += 1;
-    }
+    let delivered = delivered_lines(&lines, &received);
 
     let is_delivered = |pid: u32| {
         records
