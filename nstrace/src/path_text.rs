@@ -27,6 +27,11 @@ pub struct PathText {
     /// Whether reading the caller's memory failed, as for a bad pointer.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// Whether the string was read at syscall exit because the entry read
+    /// failed (its page was not mapped yet). The process could have
+    /// changed the bytes in between.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_at_exit: bool,
     /// For a relative path: the directory it is relative to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relative_to: Option<RelativeTo>,
@@ -64,6 +69,7 @@ impl PathText {
             bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
             truncated,
             unreadable: false,
+            read_at_exit: false,
             relative_to: None,
         }
     }
@@ -74,16 +80,17 @@ impl PathText {
         if info.state & string_state::PRESENT == 0 {
             return None;
         }
+        let read_at_exit = info.state & string_state::AT_EXIT != 0;
         if info.state & string_state::FAULT != 0 {
             let mut text = Self::new(&[], false);
             text.unreadable = true;
+            text.read_at_exit = read_at_exit;
             return Some(text);
         }
         let len = usize::try_from(info.len).map_or(buffer.len(), |len| len.min(buffer.len()));
-        Some(Self::new(
-            &buffer[..len],
-            info.state & string_state::TRUNCATED != 0,
-        ))
+        let mut text = Self::new(&buffer[..len], info.state & string_state::TRUNCATED != 0);
+        text.read_at_exit = read_at_exit;
+        Some(text)
     }
 
     /// The bytes that `value` stands for: the text itself, or the bytes
@@ -111,7 +118,11 @@ mod tests {
     use super::*;
 
     fn info(len: u32, state: u32) -> StringInfo {
-        StringInfo { len, state }
+        StringInfo {
+            len,
+            state,
+            addr: 0x1000,
+        }
     }
 
     #[test]
@@ -162,6 +173,18 @@ mod tests {
         .unwrap();
         assert!(text.unreadable);
         assert_eq!(text.bytes, 0);
+    }
+
+    #[test]
+    fn read_at_exit_marked() {
+        let text = PathText::from_record(
+            b"/mnt",
+            info(4, string_state::PRESENT | string_state::AT_EXIT),
+        )
+        .unwrap();
+        assert_eq!(text.value, "/mnt");
+        assert!(text.read_at_exit);
+        assert!(!text.unreadable);
     }
 
     #[test]

@@ -283,6 +283,12 @@ impl Tracer {
             })
     }
 
+    /// What nstrace has written to standard error so far.
+    #[must_use]
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
     fn nix_pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits in pid_t"))
     }

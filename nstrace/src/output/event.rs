@@ -471,9 +471,12 @@ pub struct Stop {
     /// Sizes of the collector's tables before the final records.
     pub tables: TableSizes,
     /// Events dropped because the sink fell behind and the output queue
-    /// was full.
+    /// was full, or still queued when the stop gave up on a sink that took
+    /// no event for 10 s.
     pub sink_dropped: u64,
-    /// Events the sink failed to write (a full disk, a lost receiver).
+    /// Events that a destination failed to write: a full disk, or a
+    /// syslog receiver that was unavailable. With an output file and
+    /// syslog, the other destination still got them.
     pub sink_failed: u64,
 }
 
