@@ -71,7 +71,7 @@ const RUNTIME_SOCKETS: [(&[&[u8]], &str); 4] = [
     (&[b"crio", b"crio.sock"], "CRI-O"),
 ];
 
-/// The longest part of a path that an alert's reason quotes.
+/// Maximum bytes of a path that an alert's reason quotes.
 const MAX_QUOTED: usize = 256;
 
 pub struct SensitiveMount {
@@ -138,7 +138,7 @@ impl Rule for SensitiveMount {
     }
 }
 
-/// What a mount record attached that the rule cares about.
+/// Part of a mount record that makes it sensitive.
 #[derive(Debug, PartialEq, Eq)]
 enum Finding {
     /// A sensitive host path, normalized.
@@ -153,7 +153,7 @@ enum Finding {
     CgroupV1 { call: &'static str },
 }
 
-/// The path, truncated path or cgroup v1 file system that `mount`
+/// Returns the path, truncated path or cgroup v1 file system that `mount`
 /// attached, when it is sensitive.
 fn finding(mount: &Mount) -> Option<Finding> {
     let flags = &mount.syscall.flags;
@@ -193,14 +193,15 @@ fn finding(mount: &Mount) -> Option<Finding> {
     }
 }
 
-/// Whether a file system type is cgroup v1's, `cgroup` exactly: the
-/// kernel looks types up by their whole name.
+/// Returns whether a file system type is cgroup v1's, `cgroup` exactly,
+/// because the kernel looks types up by their whole name.
 fn is_cgroup_v1(fstype: Option<&PathText>) -> bool {
     fstype
         .is_some_and(|fstype| !fstype.truncated && fstype.raw_bytes().as_deref() == Some(b"cgroup"))
 }
 
-/// The finding for a source path, when it is sensitive or truncated.
+/// Returns the finding for a source path, when it is sensitive or
+/// truncated.
 fn source_finding(call: &'static str, source: &PathText) -> Option<Finding> {
     if source.truncated && !source.unreadable {
         // Joined to its directory where that was read, as shown otherwise.
@@ -217,9 +218,9 @@ fn source_finding(call: &'static str, source: &PathText) -> Option<Finding> {
     })
 }
 
-/// The bytes of a path, a relative one joined to its directory. `None`
-/// when the path is unreadable or is relative to a directory that was not
-/// read whole; a truncated path's kept bytes otherwise.
+/// Returns the bytes of a path, a relative one joined to its directory.
+/// Returns `None` when the path is unreadable or is relative to a
+/// directory that was not read whole. A truncated path gives its kept bytes.
 fn absolute_bytes(text: &PathText) -> Option<Vec<u8>> {
     if text.unreadable {
         return None;
@@ -238,9 +239,9 @@ fn absolute_bytes(text: &PathText) -> Option<Vec<u8>> {
     Some(joined)
 }
 
-/// The components of an absolute path after lexical normalization:
-/// empty and `.` components dropped, `..` removing the one before (at
-/// the root it stays at the root, as the kernel does).
+/// Splits an absolute path into components after lexical normalization.
+/// Empty and `.` components are dropped and `..` removes the one before
+/// (at the root it stays at the root, as the kernel does).
 fn normalize(path: &[u8]) -> Vec<&[u8]> {
     let mut components = Vec::new();
     for component in path.split(|&byte| byte == b'/') {
@@ -268,7 +269,7 @@ fn join(components: &[&[u8]]) -> Vec<u8> {
     path
 }
 
-/// Why a normalized path is a sensitive host path, or `None`.
+/// Returns why a normalized path is a sensitive host path, or `None`.
 fn sensitive(path: &[&[u8]]) -> Option<String> {
     match path {
         [] => return Some("the host's root directory".to_string()),
@@ -297,7 +298,7 @@ fn sensitive(path: &[&[u8]]) -> Option<String> {
     })
 }
 
-/// A path as text for a reason: lossy UTF-8, at most [`MAX_QUOTED`] bytes.
+/// Formats a path for a reason as lossy UTF-8, at most [`MAX_QUOTED`] bytes.
 fn quote_bytes(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(MAX_QUOTED)];
     let mut text = String::from_utf8_lossy(shown).into_owned();
@@ -307,8 +308,8 @@ fn quote_bytes(bytes: &[u8]) -> String {
     text
 }
 
-/// A target path as text for a reason, joined to its directory when it
-/// is relative and that was read.
+/// Formats a target path for a reason, joined to its directory when it is
+/// relative and the directory was read.
 fn quote(text: &PathText) -> String {
     absolute_bytes(text)
         .or_else(|| text.raw_bytes())
