@@ -235,6 +235,10 @@ pub mod string_state {
     pub const TRUNCATED: u32 = 2;
     /// Reading user memory failed, as it does for a bad pointer.
     pub const FAULT: u32 = 4;
+    /// The entry read failed, so the string was read again at syscall exit.
+    /// A tracepoint program cannot fault a page in, but by the exit the
+    /// kernel has copied the string and so faulted its page in.
+    pub const AT_EXIT: u32 = 8;
 }
 
 /// Bytes kept of a path: `PATH_MAX` (4096) less the final NUL, so that
@@ -251,6 +255,9 @@ pub struct StringInfo {
     pub len: u32,
     /// Bits of [`string_state`], or 0 for a NULL pointer or an unused slot.
     pub state: u32,
+    /// The user address the string was read from, kept so that a failed
+    /// read at syscall entry can be made again at the exit.
+    pub addr: u64,
 }
 
 /// `struct mount_attr` from `include/uapi/linux/mount.h` (first version,
@@ -334,7 +341,7 @@ pub struct MountRecord {
 const _: () = assert!(core::mem::size_of::<MountCall>().is_multiple_of(8));
 const _: () = assert!(
     core::mem::size_of::<MountCall>()
-        == 8 + 8 + 8 + 6 * 8 + 24 + 32 + 3 * 8 + 2 * MOUNT_PATH_LEN + MOUNT_NAME_LEN
+        == 8 + 8 + 8 + 6 * 8 + 24 + 32 + 3 * 16 + 2 * MOUNT_PATH_LEN + MOUNT_NAME_LEN
 );
 const _: () =
     assert!(core::mem::size_of::<MountRecord>() == 24 + 32 + core::mem::size_of::<MountCall>());

@@ -60,6 +60,7 @@ fn args(ctx: &TracePointContext) -> [u64; 6] {
 fn read_string<const N: usize>(src: u64, out: &mut [u8; N], info: &mut StringInfo) {
     info.len = 0;
     info.state = 0;
+    info.addr = src;
     if src == 0 {
         return;
     }
@@ -73,8 +74,13 @@ fn read_string<const N: usize>(src: u64, out: &mut [u8; N], info: &mut StringInf
             src as *const c_void,
         )
     };
-    if copied <= 0 {
+    if copied < 0 {
         info.state |= string_state::FAULT;
+        return;
+    }
+    // The helper counts the final NUL, but Linux 6.1 and 6.12 return 0
+    // instead of 1 for an empty string.
+    if copied == 0 {
         return;
     }
     let copied = if copied as usize > N {
@@ -144,20 +150,42 @@ fn save(ctx: &TracePointContext, pending: &MountCall) {
     }
 }
 
+/// Reads again, at syscall exit, each string whose read at entry failed:
+/// the kernel has copied it by now, so its page is resident unless the
+/// pointer is really bad.
+#[inline(always)]
+fn reread_faulted(pending: &mut MountCall) {
+    let [first, second] = &mut pending.paths;
+    let [first_info, second_info] = &mut pending.path_info;
+    reread_one(first, first_info);
+    reread_one(second, second_info);
+    reread_one(&mut pending.name, &mut pending.name_info);
+}
+
+#[inline(always)]
+fn reread_one<const N: usize>(out: &mut [u8; N], info: &mut StringInfo) {
+    if info.state & string_state::FAULT == 0 {
+        return;
+    }
+    read_string(info.addr, out, info);
+    info.state |= string_state::AT_EXIT;
+}
+
 /// Writes the record of a mount call whose entry was saved.
 #[inline(always)]
 fn exit(ctx: &TracePointContext, call: u32) {
     let id = bpf_get_current_pid_tgid();
-    let Some(pending) = MOUNT_PENDING.get_ptr(&id) else {
+    let Some(pending) = MOUNT_PENDING.get_ptr_mut(&id) else {
         return;
     };
-    // SAFETY: only this thread writes the entry under its own key, and it
-    // is removed below after the last read.
-    let pending = unsafe { &*pending };
+    // SAFETY: only this thread reads and writes the entry under its own
+    // key, and it is removed below after the last use.
+    let pending = unsafe { &mut *pending };
     if pending.syscall != call {
         let _ = MOUNT_PENDING.remove(&id);
         return;
     }
+    reread_faulted(pending);
     let ret = unsafe { ctx.read_at::<i64>(EXIT_RET) }.unwrap_or(0);
 
     if let Some(mut entry) = emit::reserve::<MountRecord>(kind::MOUNT) {

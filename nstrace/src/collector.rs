@@ -25,6 +25,7 @@ use crate::{
     pipeline::Pipeline,
     privilege,
     probe::{self, Probe},
+    second_signal,
     state::{scan, Tracker},
     translate::Translator,
 };
@@ -225,7 +226,7 @@ impl Session {
                 .collect::<BTreeMap<_, _>>(),
             decode_errors: self.counts.decode_errors,
             tables,
-            sink_dropped: queued.dropped,
+            sink_dropped: queued.lost(),
             sink_failed: queued.failed,
         };
         let stop =
@@ -241,7 +242,7 @@ impl Session {
             self.counts.records_read,
             queued.written,
             self.counts.lost.iter().sum::<u64>(),
-            queued.dropped,
+            queued.lost(),
             queued.failed
         );
         Ok(())
@@ -283,7 +284,9 @@ impl Session {
                 break Ending::BrokenPipe;
             }
         };
-        exit_on_second_signal();
+        if let Err(error) = second_signal::exit_on_second_signal() {
+            warn!("signal: a second signal will not end the stop early: {error}");
+        }
         Ok(ending)
     }
 
@@ -503,25 +506,6 @@ fn ticker(period: Duration) -> tokio::time::Interval {
     let mut tick = interval(period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick
-}
-
-/// After the first signal, a second SIGINT or SIGTERM ends the process at
-/// once, without waiting for the final drain.
-fn exit_on_second_signal() {
-    tokio::spawn(async {
-        let (Ok(mut sigint), Ok(mut sigterm)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
-        }
-        warn!("signal: second signal received, exiting without the final drain");
-        std::process::exit(130);
-    });
 }
 
 fn report_start(probe: &Probe) {

@@ -31,5 +31,6 @@ pub mod path_text;
 pub mod pipeline;
 pub mod privilege;
 pub mod probe;
+pub mod second_signal;
 pub mod state;
 pub mod translate;

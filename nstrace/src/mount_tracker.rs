@@ -9,7 +9,7 @@ use crate::{
     dirfd,
     mount_fds::{FdOrigin, MountFds},
     mount_flags::{mount_attr_names, open_tree_flag_names},
-    translate::{fd_arg, name_slot, path_slot, relative_dirfd, MountContext},
+    translate::{fd_arg, name_slot, path_slot, path_with_directory, relative_dirfd, MountContext},
 };
 
 /// `MOVE_MOUNT_F_EMPTY_PATH`: `move_mount`'s `from` is the fd itself.
@@ -86,8 +86,11 @@ impl MountTracker {
             }
             mount_syscall::OPEN_TREE | mount_syscall::OPEN_TREE_ATTR => {
                 if let Some(fd) = new_fd {
+                    // With the directory of a relative path, as the
+                    // open_tree record has it, so that the move_mount
+                    // record names what it attached.
                     let origin = FdOrigin::Tree {
-                        path: path_slot(call, 0),
+                        path: path_with_directory(call, &context, 0),
                         flags: open_tree_flag_names(args[2]),
                     };
                     self.fds.insert(tgid, fd, origin);

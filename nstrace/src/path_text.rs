@@ -27,6 +27,11 @@ pub struct PathText {
     /// Whether reading the caller's memory failed, as for a bad pointer.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// Whether the string was read at syscall exit because the entry read
+    /// failed (its page was not mapped yet). The process could have
+    /// changed the bytes in between.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_at_exit: bool,
     /// For a relative path: the directory it is relative to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relative_to: Option<RelativeTo>,
@@ -64,6 +69,7 @@ impl PathText {
             bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
             truncated,
             unreadable: false,
+            read_at_exit: false,
             relative_to: None,
         }
     }
@@ -74,16 +80,29 @@ impl PathText {
         if info.state & string_state::PRESENT == 0 {
             return None;
         }
+        let read_at_exit = info.state & string_state::AT_EXIT != 0;
         if info.state & string_state::FAULT != 0 {
             let mut text = Self::new(&[], false);
             text.unreadable = true;
+            text.read_at_exit = read_at_exit;
             return Some(text);
         }
         let len = usize::try_from(info.len).map_or(buffer.len(), |len| len.min(buffer.len()));
-        Some(Self::new(
-            &buffer[..len],
-            info.state & string_state::TRUNCATED != 0,
-        ))
+        let mut text = Self::new(&buffer[..len], info.state & string_state::TRUNCATED != 0);
+        text.read_at_exit = read_at_exit;
+        Some(text)
+    }
+
+    /// The bytes that `value` stands for: the text itself, or the bytes
+    /// decoded from base64. `None` only for a `value` that is not valid
+    /// base64, which [`PathText::new`] never makes.
+    pub fn raw_bytes(&self) -> Option<Vec<u8>> {
+        match self.encoding {
+            None => Some(self.value.as_bytes().to_vec()),
+            Some(_) => base64::engine::general_purpose::STANDARD
+                .decode(&self.value)
+                .ok(),
+        }
     }
 
     /// Returns whether the path is relative: it does not start with `/`.
@@ -99,7 +118,11 @@ mod tests {
     use super::*;
 
     fn info(len: u32, state: u32) -> StringInfo {
-        StringInfo { len, state }
+        StringInfo {
+            len,
+            state,
+            addr: 0x1000,
+        }
     }
 
     #[test]
@@ -153,6 +176,18 @@ mod tests {
     }
 
     #[test]
+    fn read_at_exit_marked() {
+        let text = PathText::from_record(
+            b"/mnt",
+            info(4, string_state::PRESENT | string_state::AT_EXIT),
+        )
+        .unwrap();
+        assert_eq!(text.value, "/mnt");
+        assert!(text.read_at_exit);
+        assert!(!text.unreadable);
+    }
+
+    #[test]
     fn truncated_flag_kept() {
         let buffer = [b'a'; 4096];
         let text = PathText::from_record(
@@ -169,6 +204,13 @@ mod tests {
     fn length_beyond_buffer_clamped() {
         let text = PathText::from_record(b"abc", info(99, string_state::PRESENT)).unwrap();
         assert_eq!(text.value, "abc");
+    }
+
+    #[test]
+    fn raw_bytes_round_trip() {
+        for bytes in [&b"/proc"[..], b"/tmp/\xff\xfe", b""] {
+            assert_eq!(PathText::new(bytes, false).raw_bytes().unwrap(), bytes);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use log::warn;
 use crate::{
     clock::Clock,
     decode::Record,
-    detect::{Detector, HostNamespaces},
+    detect::{Detector, HostNamespaces, HOST_RULES},
     enrich::Enricher,
     filter::Filter,
     output::event::Event,
@@ -29,9 +29,10 @@ impl Pipeline {
         let host = match HostNamespaces::read() {
             Ok(host) => Some(host),
             Err(error) => {
-                warn!("detection: host namespaces unreadable, rule container_escape_setns is off: {error}");
+                let rules = HOST_RULES.join(" and ");
+                warn!("detection: host namespaces unreadable, rules {rules} are off: {error}");
                 unavailable.push(format!(
-                    "detection rule container_escape_setns: host namespaces unreadable: {error}"
+                    "detection rules {rules}: host namespaces unreadable: {error}"
                 ));
                 None
             }

@@ -7,7 +7,10 @@ mod mount;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-pub use mount::{fd_arg, mount_syscall_name, name_slot, path_slot, relative_dirfd, MountContext};
+pub use mount::{
+    fd_arg, mount_syscall_name, name_slot, path_slot, path_with_directory, relative_dirfd,
+    MountContext,
+};
 
 use nstrace_common::record::{fd_kind, syscall, ForkRecord, Header, NsSet, SyscallRecord, Task};
 

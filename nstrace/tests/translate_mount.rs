@@ -56,6 +56,7 @@ fn set_path(record: &mut MountRecord, slot: usize, bytes: &[u8]) {
     record.call.path_info[slot] = StringInfo {
         len: u32::try_from(bytes.len()).unwrap(),
         state: string_state::PRESENT,
+        addr: 0x1000,
     };
 }
 
@@ -64,6 +65,7 @@ fn set_name(record: &mut MountRecord, bytes: &[u8]) {
     record.call.name_info = StringInfo {
         len: u32::try_from(bytes.len()).unwrap(),
         state: string_state::PRESENT,
+        addr: 0x1000,
     };
 }
 
@@ -146,6 +148,7 @@ fn truncated_and_unreadable_strings_marked() {
     record.call.path_info[0] = StringInfo {
         len: 0,
         state: string_state::PRESENT | string_state::FAULT,
+        addr: 0x1000,
     };
     let event = one(&translator().translate(&Record::Mount(Box::new(record))));
     assert_eq!(event["target"]["truncated"], true);

@@ -362,6 +362,8 @@ pub struct PathText {
     pub truncated: bool,
     #[serde(default)]
     pub unreadable: bool,
+    #[serde(default)]
+    pub read_at_exit: bool,
     pub relative_to: Option<RelativeTo>,
 }
 

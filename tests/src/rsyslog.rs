@@ -19,15 +19,20 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long [`Rsyslog::wait_for_lines`] waits.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Text of the probe message sent until rsyslogd writes it.
+/// Start of the text of the probe messages sent until rsyslogd writes one.
 const PROBE: &str = "nstrace-test-probe";
 
-/// A running rsyslogd, killed by pid on drop.
+/// An rsyslogd started by the test, killed by pid on drop. It can be
+/// stopped and started again on the same ports, socket and output file.
 pub struct Rsyslog {
-    child: Child,
+    /// `None` while stopped.
+    child: Option<Child>,
+    /// Starts so far, which makes each start's probe text unique.
+    starts: u32,
     pub udp_port: u16,
     pub tcp_port: u16,
     pub socket: PathBuf,
+    config: PathBuf,
     received: PathBuf,
     dir: ScratchDir,
 }
@@ -64,13 +69,50 @@ template(name="nstrace_test" type="string" string="%msgid% %msg%\n")
             received = received.display(),
         );
         fs::write(&config, text).expect("writing the rsyslog configuration failed");
-        let pid_file = dir.path().join("rsyslogd.pid");
-        let log = fs::File::create(dir.path().join("rsyslogd.log"))
-            .expect("creating the rsyslogd log failed");
+        let mut rsyslog = Self {
+            child: None,
+            starts: 0,
+            udp_port,
+            tcp_port,
+            socket,
+            config,
+            received,
+            dir,
+        };
+        rsyslog.restart();
+        rsyslog
+    }
+
+    /// Kills rsyslogd by pid with SIGKILL, as a crash would end it, and
+    /// reaps it. Its sockets close, so senders see the receiver gone.
+    #[track_caller]
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("rsyslogd is already stopped");
+        // Child::kill sends SIGKILL to this child's pid only.
+        child
+            .kill()
+            .unwrap_or_else(|error| panic!("killing rsyslogd failed: {error}"));
+        child
+            .wait()
+            .unwrap_or_else(|error| panic!("waiting for rsyslogd failed: {error}"));
+    }
+
+    /// Starts rsyslogd with the configuration written by
+    /// [`Rsyslog::start`], and waits until its inputs are open. Its
+    /// output is appended to the same file.
+    #[track_caller]
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "rsyslogd is already running");
+        let pid_file = self.dir.path().join("rsyslogd.pid");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("rsyslogd.log"))
+            .expect("opening the rsyslogd log failed");
         let child = Command::new("rsyslogd")
             .arg("-n")
             .arg("-f")
-            .arg(&config)
+            .arg(&self.config)
             .arg("-i")
             .arg(&pid_file)
             .stdin(Stdio::null())
@@ -78,16 +120,9 @@ template(name="nstrace_test" type="string" string="%msgid% %msg%\n")
             .stderr(log)
             .spawn()
             .unwrap_or_else(|error| panic!("spawning rsyslogd failed: {error}"));
-        let mut rsyslog = Self {
-            child,
-            udp_port,
-            tcp_port,
-            socket,
-            received,
-            dir,
-        };
-        rsyslog.wait_until_ready();
-        rsyslog
+        self.child = Some(child);
+        self.starts += 1;
+        self.wait_until_ready();
     }
 
     /// Lines written so far, probe messages left out.
@@ -134,14 +169,19 @@ template(name="nstrace_test" type="string" string="%msgid% %msg%\n")
     fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         let socket = UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket failed");
-        let probe = format!("<13>1 - - test - probe - {PROBE}");
+        let text = format!("{PROBE}-start{}.", self.starts);
+        let probe = format!("<13>1 - - test - probe - {text}");
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
                 panic!("rsyslogd exited with {status}{}", self.log_report());
             }
             let _ = socket.send_to(probe.as_bytes(), ("127.0.0.1", self.udp_port));
             let written = fs::read_to_string(&self.received).unwrap_or_default();
-            if written.contains(PROBE)
+            if written.contains(&text)
                 && self.socket.exists()
                 && TcpStream::connect(("127.0.0.1", self.tcp_port)).is_ok()
             {
@@ -170,8 +210,10 @@ template(name="nstrace_test" type="string" string="%msgid% %msg%\n")
 impl Drop for Rsyslog {
     fn drop(&mut self) {
         // Child::kill sends SIGKILL to this child's pid only.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

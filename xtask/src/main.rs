@@ -55,6 +55,11 @@ enum Task {
         /// Seconds one guest may run before it is killed and fails.
         #[arg(long, default_value_t = vm::DEFAULT_TIMEOUT_SECS)]
         timeout: u64,
+        /// Test binary to run in the guests, such as `mounts`; repeat for
+        /// several. Without it, the binaries that `cargo xtask test` runs
+        /// there.
+        #[arg(long = "binary", value_name = "NAME")]
+        binaries: Vec<String>,
     },
     /// Build, then compare the cost of nstrace, bpftrace and auditd on
     /// namespace and unrelated workloads (as root; takes 15-25 minutes).
@@ -68,9 +73,11 @@ fn main() -> ExitCode {
         Task::Build => toolchain::setup().and_then(|tools| build::build(&tools).map(|_| ())),
         Task::Run { args } => run::run(&args),
         Task::Test { args } => test::test(&args),
-        Task::VmTest { kernel, timeout } => {
-            test::vm_test(&kernel.kernels(), Duration::from_secs(timeout))
-        }
+        Task::VmTest {
+            kernel,
+            timeout,
+            binaries,
+        } => test::vm_test(&kernel.kernels(), Duration::from_secs(timeout), &binaries),
         Task::Bench(options) => bench::bench(&options),
     };
     match result {

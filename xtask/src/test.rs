@@ -48,6 +48,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         &outputs,
         &vm::KernelSeries::ALL,
         Duration::from_secs(vm::DEFAULT_TIMEOUT_SECS),
+        &[],
     );
     match (host, guests) {
         (Ok(()), Ok(())) => Ok(()),
@@ -58,8 +59,12 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
 
 /// Builds, then runs the end-to-end tests in guests only, for
 /// `cargo xtask vm-test`.
-pub fn vm_test(kernels: &[vm::KernelSeries], timeout: Duration) -> anyhow::Result<()> {
+pub fn vm_test(
+    kernels: &[vm::KernelSeries],
+    timeout: Duration,
+    binaries: &[String],
+) -> anyhow::Result<()> {
     let tools = toolchain::setup()?;
     let outputs = build::build(&tools)?;
-    vm::test(&outputs, kernels, timeout)
+    vm::test(&outputs, kernels, timeout, binaries)
 }

@@ -474,9 +474,12 @@ pub struct Stop {
     /// Sizes of the collector's tables before the final records.
     pub tables: TableSizes,
     /// Events dropped because the sink fell behind and the output queue
-    /// was full.
+    /// was full, or still queued when the stop gave up on a sink that took
+    /// no event for 10 s.
     pub sink_dropped: u64,
-    /// Events the sink failed to write (a full disk, a lost receiver).
+    /// Events that a destination failed to write: a full disk, or a
+    /// syslog receiver that was unavailable. With an output file and
+    /// syslog, the other destination still got them.
     pub sink_failed: u64,
 }
 
@@ -548,7 +551,7 @@ pub struct Attached {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fstype: Option<PathText>,
     /// For fsmount: the last `source` set with fsconfig. For `open_tree`: the
-    /// path it opened.
+    /// path it opened, with `relative_to` as in the `open_tree` record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<PathText>,
     /// The flags of the `open_tree` call, or the `attr_flags` of fsmount.

@@ -68,22 +68,28 @@ impl Sink {
         })
     }
 
-    /// Writes one record in the configured format.
+    /// Writes one record in the configured format to every destination.
+    /// A destination that fails does not keep the record from the others;
+    /// the first error is returned, and the caller counts the record as
+    /// failed.
     pub fn write(&mut self, event: &Event) -> io::Result<()> {
         self.json.clear();
         self.format.encode_into(&mut self.json, event)?;
         let json = &self.json;
+        let mut result = Ok(());
         for destination in &mut self.destinations {
-            match destination {
-                Destination::Stdout(writer) => {
-                    writer.write_all(json)?;
-                    writer.write_all(b"\n")?;
-                }
-                Destination::File(file) => file.write_line(json)?,
-                Destination::Syslog(writer) => writer.write(event, json)?,
+            let written = match destination {
+                Destination::Stdout(writer) => writer
+                    .write_all(json)
+                    .and_then(|()| writer.write_all(b"\n")),
+                Destination::File(file) => file.write_line(json),
+                Destination::Syslog(writer) => writer.write(event, json),
+            };
+            if result.is_ok() {
+                result = written;
             }
         }
-        Ok(())
+        result
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

@@ -44,6 +44,17 @@ impl Timestamp {
         Self { text }
     }
 
+    /// Parses an RFC 3339 time, for tests that write times as text.
+    ///
+    /// # Panics
+    /// When `text` is not an RFC 3339 time.
+    #[cfg(test)]
+    pub fn parse(text: &str) -> Self {
+        let time = chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|error| panic!("invalid time {text:?}: {error}"));
+        Self::from_unix_nanos(time.timestamp_nanos_opt().expect("time in range"))
+    }
+
     pub fn as_str(&self) -> &str {
         // SAFETY: `from_unix_nanos` fills the buffer with ASCII digits and
         // punctuation only, which are valid UTF-8, and nothing else writes

@@ -149,7 +149,11 @@ impl Translator {
 }
 
 /// Decodes path slot `slot` with the directory of a relative path.
-fn path_with_directory(call: &MountCall, context: &MountContext, slot: usize) -> Option<PathText> {
+pub fn path_with_directory(
+    call: &MountCall,
+    context: &MountContext,
+    slot: usize,
+) -> Option<PathText> {
     let mut text = path_slot(call, slot)?;
     if let Some(dirfd) = relative_dirfd(call, slot) {
         let directory = context.directories[slot]

@@ -4,8 +4,7 @@ use std::{
     fs::{self, File},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{bail, Context as _};
@@ -53,25 +52,17 @@ impl Bpftrace {
         // Attached probes and the per-CPU output buffers are perf event
         // file descriptors; their total shows that attaching is done.
         let expected = PROBES + online_cpus();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if perf_event_fds(child.id()) >= expected {
-                return Ok(Self { child, output });
-            }
-            if let Some(status) = child.try_wait().context("polling bpftrace failed")? {
-                let log = fs::read_to_string(&stderr).unwrap_or_default();
-                bail!("bpftrace exited with {status} before attaching:\n{log}");
-            }
-            if Instant::now() >= deadline {
-                child::kill(&mut child);
-                let log = fs::read_to_string(&stderr).unwrap_or_default();
-                bail!(
-                    "bpftrace did not attach {PROBES} probes within {} s:\n{log}",
-                    START_TIMEOUT.as_secs()
-                );
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
+        let pid = child.id();
+        child::wait_until(
+            &mut child,
+            &stderr,
+            START_TIMEOUT,
+            Duration::from_millis(100),
+            &format!("attaching {PROBES} probes"),
+            || perf_event_fds(pid) >= expected,
+        )
+        .context("starting bpftrace failed")?;
+        Ok(Self { child, output })
     }
 }
 

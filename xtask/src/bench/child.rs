@@ -1,6 +1,8 @@
 //! Stopping a tracer process that the bench started, by its pid.
 
 use std::{
+    fs,
+    path::Path,
     process::{Child, ExitStatus},
     thread,
     time::{Duration, Instant},
@@ -41,6 +43,42 @@ pub fn stop(
             );
         }
         thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Polls `ready` every `poll` until it returns true. Fails with the
+/// process's log when the process exits first, or when `timeout` passes,
+/// after killing it. `waiting_for` says what `ready` checks, for the error.
+pub fn wait_until(
+    child: &mut Child,
+    log: &Path,
+    timeout: Duration,
+    poll: Duration,
+    waiting_for: &str,
+    mut ready: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if ready() {
+            return Ok(());
+        }
+        let pid = child.id();
+        if let Some(status) = child
+            .try_wait()
+            .context("polling a tracer process failed")?
+        {
+            let log = fs::read_to_string(log).unwrap_or_default();
+            bail!("process {pid} exited with {status} before {waiting_for}:\n{log}");
+        }
+        if Instant::now() >= deadline {
+            kill(child);
+            let log = fs::read_to_string(log).unwrap_or_default();
+            bail!(
+                "process {pid} did not reach {waiting_for} within {} s; killed it:\n{log}",
+                timeout.as_secs()
+            );
+        }
+        thread::sleep(poll);
     }
 }
 

@@ -5,8 +5,7 @@ use std::{
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, Stdio},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{bail, Context as _};
@@ -47,24 +46,20 @@ impl Nstrace {
             .stderr(stderr_file)
             .spawn()
             .with_context(|| format!("starting {} failed", context.nstrace.display()))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let log = fs::read_to_string(&stderr).unwrap_or_default();
-            if log.contains(READY_LOG) {
-                return Ok(Self { child, output });
-            }
-            if let Some(status) = child.try_wait().context("polling nstrace failed")? {
-                bail!("nstrace exited with {status} before tracing:\n{log}");
-            }
-            if Instant::now() >= deadline {
-                child::kill(&mut child);
-                bail!(
-                    "nstrace did not log {READY_LOG:?} within {} s:\n{log}",
-                    START_TIMEOUT.as_secs()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        child::wait_until(
+            &mut child,
+            &stderr,
+            START_TIMEOUT,
+            Duration::from_millis(50),
+            &format!("logging {READY_LOG:?}"),
+            || {
+                fs::read_to_string(&stderr)
+                    .unwrap_or_default()
+                    .contains(READY_LOG)
+            },
+        )
+        .context("starting nstrace failed")?;
+        Ok(Self { child, output })
     }
 }
 

@@ -12,6 +12,21 @@ export NSTRACE_BIN=/usr/bin/nstrace
 export RUST_BACKTRACE=1
 kernel=${nstrace_kernel:-unknown}
 
+# The initramfs unpacks into rootfs, which pivot_root refuses to move
+# (EINVAL). A copy on a tmpfs becomes the root, so that the tests can
+# pivot_root as on an installed system. /init runs again from there.
+if [ -z "$nstrace_on_tmpfs" ]; then
+    mkdir /newroot
+    if mount -t tmpfs -o mode=0755 root /newroot; then
+        for entry in /*; do
+            [ "$entry" = /newroot ] || cp -a "$entry" /newroot/
+        done
+        export nstrace_on_tmpfs=1
+        exec switch_root /newroot /init
+    fi
+    echo "NSTRACE-GUEST-ERROR mounting a tmpfs root failed; staying on rootfs"
+fi
+
 mount_or_report() {
     mount -t "$1" "$2" "$3" || echo "NSTRACE-GUEST-ERROR mounting $1 on $3 failed"
 }

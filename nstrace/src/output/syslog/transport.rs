@@ -5,16 +5,24 @@ use std::{
     fmt,
     io::{self, Write},
     net::{SocketAddr, TcpStream, UdpSocket},
-    os::unix::net::UnixDatagram,
+    os::{fd::AsRawFd, unix::net::UnixDatagram},
     path::PathBuf,
     str::FromStr,
     time::Duration,
 };
 
+use nix::{
+    errno::Errno,
+    sys::socket::{recv, MsgFlags},
+};
 use thiserror::Error;
 
 /// How long a TCP connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one send may block on a receiver that does not read: a TCP
+/// connection or unix socket whose buffer is full.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Destination of syslog messages, as given to `--syslog`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +92,7 @@ impl Connection {
             Target::Unix(path) => {
                 let socket = UnixDatagram::unbound()?;
                 socket.connect(path)?;
+                socket.set_write_timeout(Some(SEND_TIMEOUT))?;
                 Ok(Connection::Unix(socket))
             }
             Target::Udp(address) => {
@@ -99,24 +108,55 @@ impl Connection {
             Target::Tcp(address) => {
                 let stream = TcpStream::connect_timeout(address, CONNECT_TIMEOUT)?;
                 stream.set_nodelay(true)?;
+                stream.set_write_timeout(Some(SEND_TIMEOUT))?;
                 Ok(Connection::Tcp(stream))
             }
         }
     }
 
     /// Sends one message: one datagram, or `LENGTH SP MESSAGE` on TCP.
+    /// After an error the connection must be dropped, because a TCP frame
+    /// may have been sent in part.
     pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
-        match self {
+        let result = match self {
             Connection::Unix(socket) => socket.send(message).map(drop),
             Connection::Udp(socket) => socket.send(message).map(drop),
             Connection::Tcp(stream) => {
+                tcp_peer_open(stream)?;
                 // One write per frame, so that a frame is never left half
                 // sent in a buffer.
                 let mut frame = format!("{} ", message.len()).into_bytes();
                 frame.extend_from_slice(message);
                 stream.write_all(&frame)
             }
-        }
+        };
+        result.map_err(|error| match error.kind() {
+            io::ErrorKind::WouldBlock => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the receiver took no data for {SEND_TIMEOUT:?}"),
+            ),
+            _ => error,
+        })
+    }
+}
+
+/// Checks that the receiver has not closed a TCP connection.
+///
+/// A write to a connection that the peer has closed still succeeds once,
+/// and its data is lost without an error. A syslog receiver never sends
+/// data, so a pending end of stream or error on the read side shows that
+/// it is gone before the next record is written into the void.
+fn tcp_peer_open(stream: &TcpStream) -> io::Result<()> {
+    let mut byte = [0u8; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    match recv(stream.as_raw_fd(), &mut byte, flags) {
+        Ok(0) => Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "the receiver closed the connection",
+        )),
+        // Data from the receiver is not expected, but the connection is open.
+        Ok(_) | Err(Errno::EAGAIN) => Ok(()),
+        Err(errno) => Err(errno.into()),
     }
 }
 
@@ -157,5 +197,25 @@ mod tests {
         let mut received = Vec::new();
         peer.read_to_end(&mut received).unwrap();
         assert_eq!(received, "21 <29>1 - - - - - - a b3 é\n".as_bytes());
+    }
+
+    #[test]
+    fn tcp_send_fails_after_peer_closed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = Target::Tcp(listener.local_addr().unwrap());
+        let mut connection = Connection::open(&target).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        connection.send(b"first").unwrap();
+        drop(peer);
+        // The peer's FIN arrives over loopback within this wait.
+        std::thread::sleep(Duration::from_millis(50));
+        let error = connection.send(b"second").unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+            ),
+            "unexpected error: {error}"
+        );
     }
 }

@@ -23,6 +23,8 @@ pub const USAGE: &str =
     "  nshelper mounts STEP...                 mount syscalls in a new mount namespace;
                                          STEP is one of:
       bind SRC DST | rbind SRC DST | remount-ro DST | tmpfs DST
+      bind-untouched SRC DST
+                           bind mount with both paths on a file page not yet mapped
       propagate DST private|shared|slave|unbindable
       fsmount DST          fsopen tmpfs, fsconfig source, create, fsmount, move_mount
       open-tree SRC DST    open_tree(OPEN_TREE_CLONE | AT_RECURSIVE), move_mount
@@ -87,8 +89,8 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
     let arity = match step {
         b"drop-privileges" => 0,
         b"remount-ro" | b"tmpfs" | b"fsmount" | b"setattr" | b"mkdir" | b"chdir" => 1,
-        b"bind" | b"rbind" | b"propagate" | b"open-tree" | b"open-tree-attr" | b"pivot-root"
-        | b"umount" => 2,
+        b"bind" | b"bind-untouched" | b"rbind" | b"propagate" | b"open-tree"
+        | b"open-tree-attr" | b"pivot-root" | b"umount" => 2,
         other => {
             return Err(Failure::Usage(format!(
                 "unknown mounts step {:?}",
@@ -114,6 +116,7 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
                 mount(Some(source), Some(target), None, libc::MS_BIND),
             );
         }
+        (b"bind-untouched", [source, target]) => bind_from_untouched_page(source, target)?,
         (b"rbind", [source, target]) => {
             let flags = libc::MS_BIND | libc::MS_REC;
             report("mount", mount(Some(source), Some(target), None, flags));
@@ -183,6 +186,55 @@ fn run_step<'a>(step: &[u8], args: &'a [OsString]) -> Result<&'a [OsString], Fai
         _ => unreachable!("arity checked above"),
     }
     Ok(remaining)
+}
+
+/// Calls `mount(source, target, NULL, MS_BIND)` with both paths on a
+/// file page that this process has not touched, so the page is not mapped
+/// at syscall entry. The kernel maps it when it copies the paths.
+fn bind_from_untouched_page(source: &CString, target: &CString) -> Result<(), Failure> {
+    let setup = |what: &str, error: &dyn std::fmt::Display| {
+        Failure::Setup(format!("bind-untouched: {what} failed: {error}"))
+    };
+    let mut bytes = source.as_bytes_with_nul().to_vec();
+    let target_offset = bytes.len();
+    bytes.extend_from_slice(target.as_bytes_with_nul());
+    let path = std::env::temp_dir().join(format!("nshelper-paths-{}", std::process::id()));
+    std::fs::write(&path, &bytes).map_err(|error| setup("writing the paths file", &error))?;
+    let file = std::fs::File::open(&path);
+    let _ = std::fs::remove_file(&path);
+    let file = file.map_err(|error| setup("opening the paths file", &error))?;
+    // SAFETY: a new private read-only mapping of a file this process owns;
+    // nothing else is mapped at the address the kernel picks.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes.len(),
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(setup("mmap", &Errno::last()));
+    }
+    let source_ptr = base.cast::<libc::c_char>();
+    let target_ptr = source_ptr.wrapping_add(target_offset);
+    // SAFETY: both pointers are NUL-terminated strings inside the mapping,
+    // which stays mapped until after the call.
+    let ret = unsafe {
+        libc::mount(
+            source_ptr,
+            target_ptr,
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    report("mount", i64::from(ret));
+    // SAFETY: the mapping made above, no longer used.
+    unsafe { libc::munmap(base, bytes.len()) };
+    Ok(())
 }
 
 /// Calls `fsopen("tmpfs")`, `fsconfig` to set the source, `fsconfig` to
