@@ -4,7 +4,7 @@ use std::{ffi::CString, fs, os::unix::ffi::OsStrExt, path::Path, ptr, time::Inst
 
 use anyhow::Context;
 
-use crate::{os_error, scratch::ScratchDir, Outcome};
+use crate::{cpu_time::CpuTimes, os_error, scratch::ScratchDir, Outcome};
 
 /// Moves this process into a new mount namespace with private propagation,
 /// so that no mount it makes reaches the host, then runs `iterations` bind
@@ -37,6 +37,7 @@ pub fn run(iterations: u64) -> anyhow::Result<Outcome> {
     }
     let source = c_path(&source)?;
     let target = c_path(&target)?;
+    let cpu = CpuTimes::now()?;
     let start = Instant::now();
     for _ in 0..iterations {
         // SAFETY: as above; a bind mount needs no type or data.
@@ -57,9 +58,11 @@ pub fn run(iterations: u64) -> anyhow::Result<Outcome> {
             return Err(os_error("umount"));
         }
     }
+    let elapsed = start.elapsed();
     Ok(Outcome {
         operations: iterations,
-        elapsed: start.elapsed(),
+        elapsed,
+        cpu: cpu.elapsed()?,
     })
 }
 

@@ -4,7 +4,7 @@ use std::{fs::File, os::fd::AsRawFd, time::Instant};
 
 use anyhow::Context;
 
-use crate::{os_error, Outcome};
+use crate::{cpu_time::CpuTimes, os_error, Outcome};
 
 const UTS_PATH: &str = "/proc/thread-self/ns/uts";
 
@@ -17,16 +17,19 @@ pub fn run(iterations: u64) -> anyhow::Result<Outcome> {
         return Err(os_error("unshare(CLONE_NEWUTS)"));
     }
     let second = File::open(UTS_PATH).with_context(|| format!("opening {UTS_PATH} failed"))?;
+    let cpu_start = CpuTimes::now()?;
     let start = Instant::now();
     for _ in 0..iterations {
         enter(&first)?;
         enter(&second)?;
     }
     let elapsed = start.elapsed();
+    let cpu = cpu_start.elapsed()?;
     enter(&first)?;
     Ok(Outcome {
         operations: 2 * iterations,
         elapsed,
+        cpu,
     })
 }
 

@@ -4,22 +4,25 @@ use std::{fs, hint::black_box, os::fd::AsRawFd, time::Instant};
 
 use anyhow::Context;
 
-use crate::{os_error, scratch::ScratchDir, Outcome};
+use crate::{cpu_time::CpuTimes, os_error, scratch::ScratchDir, Outcome};
 
 const READ_BYTES: usize = 4096;
 
 /// Calls getppid `iterations` times. glibc does not cache its result, so
 /// each call enters the kernel.
-pub fn getppid(iterations: u64) -> Outcome {
+pub fn getppid(iterations: u64) -> anyhow::Result<Outcome> {
+    let cpu = CpuTimes::now()?;
     let start = Instant::now();
     for _ in 0..iterations {
         // SAFETY: getppid has no arguments and cannot fail.
         black_box(unsafe { libc::getppid() });
     }
-    Outcome {
+    let elapsed = start.elapsed();
+    Ok(Outcome {
         operations: iterations,
-        elapsed: start.elapsed(),
-    }
+        elapsed,
+        cpu: cpu.elapsed()?,
+    })
 }
 
 /// Reads the first 4 KiB of a file `iterations` times with pread.
@@ -31,6 +34,7 @@ pub fn read(iterations: u64) -> anyhow::Result<Outcome> {
     let file =
         fs::File::open(&path).with_context(|| format!("opening {} failed", path.display()))?;
     let mut buffer = [0_u8; READ_BYTES];
+    let cpu = CpuTimes::now()?;
     let start = Instant::now();
     for _ in 0..iterations {
         // SAFETY: buffer is valid for READ_BYTES bytes of writes.
@@ -41,8 +45,10 @@ pub fn read(iterations: u64) -> anyhow::Result<Outcome> {
         }
         black_box(&buffer);
     }
+    let elapsed = start.elapsed();
     Ok(Outcome {
         operations: iterations,
-        elapsed: start.elapsed(),
+        elapsed,
+        cpu: cpu.elapsed()?,
     })
 }

@@ -73,9 +73,10 @@ pub fn run(plan: &Plan, context: &Context, binary: &std::path::Path) -> anyhow::
                 let after = tracer.pid().and_then(proc_stat::usage);
                 cpu.push(before.zip(after).map(|(b, a)| a.cpu.saturating_sub(b.cpu)));
                 eprintln!(
-                    "xtask:   {:<8} {:>12.0} ops/s",
+                    "xtask:   {:<8} {:>12.0} ops/s {:>12.0} ops/CPU-s",
                     workload.name(),
-                    run.ops_per_second
+                    run.ops_per_second,
+                    run.ops_per_cpu_second.unwrap_or(f64::NAN)
                 );
                 runs.push(run);
             }

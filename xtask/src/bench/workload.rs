@@ -86,8 +86,15 @@ pub struct Run {
     pub pid: u32,
     pub iterations: u64,
     pub operations: u64,
+    /// Wall-clock time of the workload's loop.
     pub seconds: f64,
     pub ops_per_second: f64,
+    /// User plus system time of the loop, including the children the loop
+    /// reaped (churn's).
+    pub cpu_seconds: f64,
+    /// Operations per CPU-second, or `None` when the loop used less CPU
+    /// time than `getrusage` resolves and the workload printed `null`.
+    pub ops_per_cpu_second: Option<f64>,
 }
 
 /// Runs `workload` with `iterations` and parses the line it prints.
@@ -125,6 +132,11 @@ fn parse(workload: Workload, line: &str) -> anyhow::Result<Run> {
             .and_then(Value::as_u64)
             .with_context(|| format!("workload output {line:?} has no integer {key}"))
     };
+    let cpu_rate = match value.get("ops_per_cpu_second") {
+        Some(Value::Null) => None,
+        Some(_) => Some(number("ops_per_cpu_second")?),
+        None => bail!("workload output {line:?} has no ops_per_cpu_second"),
+    };
     Ok(Run {
         workload,
         pid: u32::try_from(integer("pid")?).context("workload pid out of range")?,
@@ -132,6 +144,8 @@ fn parse(workload: Workload, line: &str) -> anyhow::Result<Run> {
         operations: integer("operations")?,
         seconds: number("seconds")?,
         ops_per_second: number("ops_per_second")?,
+        cpu_seconds: number("cpu_seconds")?,
+        ops_per_cpu_second: cpu_rate,
     })
 }
 
@@ -141,16 +155,39 @@ mod tests {
 
     #[test]
     fn parse_workload_line() {
-        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5,"ops_per_second":40.0}"#;
+        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5,"ops_per_second":40.0,"cpu_seconds":0.25,"ops_per_cpu_second":80.0}"#;
         let run = parse(Workload::Setns, line).unwrap();
         assert_eq!(run.pid, 77);
         assert_eq!(run.operations, 20);
         assert!((run.ops_per_second - 40.0).abs() < f64::EPSILON);
+        assert!((run.cpu_seconds - 0.25).abs() < f64::EPSILON);
+        let cpu_rate = run.ops_per_cpu_second.unwrap();
+        assert!((cpu_rate - 80.0).abs() < f64::EPSILON);
     }
 
     #[test]
     fn parse_rejects_missing_rate() {
-        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5}"#;
+        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5,"cpu_seconds":0.25,"ops_per_cpu_second":80.0}"#;
         assert!(parse(Workload::Setns, line).is_err());
+    }
+
+    #[test]
+    fn parse_rejects_missing_cpu_time() {
+        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5,"ops_per_second":40.0,"ops_per_cpu_second":80.0}"#;
+        assert!(parse(Workload::Setns, line).is_err());
+    }
+
+    #[test]
+    fn parse_rejects_missing_cpu_rate() {
+        let line = r#"{"workload":"setns","pid":77,"iterations":10,"operations":20,"seconds":0.5,"ops_per_second":40.0,"cpu_seconds":0.25}"#;
+        assert!(parse(Workload::Setns, line).is_err());
+    }
+
+    #[test]
+    fn parse_null_cpu_rate() {
+        let line = r#"{"workload":"getppid","pid":77,"iterations":1,"operations":1,"seconds":0.000003,"ops_per_second":333333.3,"cpu_seconds":0.0,"ops_per_cpu_second":null}"#;
+        let run = parse(Workload::Getppid, line).unwrap();
+        assert!(run.cpu_seconds.abs() < f64::EPSILON);
+        assert!(run.ops_per_cpu_second.is_none());
     }
 }
