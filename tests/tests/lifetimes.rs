@@ -168,15 +168,27 @@ fn netns_bind_mount_keeps_net_alive() {
     let inode = std::fs::metadata(format!("/run/netns/{name}"))
         .unwrap_or_else(|error| panic!("/run/netns/{name} after ip netns add: {error}"))
         .ino();
-    let created = tracer.wait_for(&format!("net {inode} created"), |r| {
-        r.ns_create().is_some_and(|c| c.ns.inode == Some(inode))
+    // Inode numbers are shared by all namespace types and reused at once,
+    // so the record is matched by type and creator too.
+    let creator = added.pid;
+    let created = tracer.wait_for(&format!("net {inode} created by pid {creator}"), |r| {
+        r.ns_create().is_some_and(|c| {
+            c.ns.inode == Some(inode) && c.ns.is_type("net") && c.process.pid == creator
+        })
     });
     let ns = created.ns_create().unwrap().ns.clone();
     thread::sleep(STILL_ALIVE_WAIT);
     let early = tracer.records();
+    let ends: Vec<&str> = early
+        .iter()
+        .filter(|r| r.is_end_of(&ns))
+        .map(|r| r.line.as_str())
+        .collect();
     assert!(
-        !early.iter().any(|r| r.is_end_of(&ns)),
-        "net {inode} reported destroyed while /run/netns/{name} holds it"
+        ends.is_empty(),
+        "net {inode} reported destroyed while /run/netns/{name} holds it:\n{}\ncreated by:\n{}",
+        ends.join("\n"),
+        created.line
     );
 
     let deleted = run(Command::new("ip").args(["netns", "del", &name]));
@@ -302,8 +314,10 @@ fn nested_user_namespaces_owner_chain() {
 
     let mut created = Vec::new();
     for (ns, owner) in [(outer, host_user), (inner, outer)] {
-        let record = tracer.wait_for(&format!("user {ns} created"), |r| {
-            r.ns_create().is_some_and(|c| c.ns.inode == Some(ns))
+        let record = tracer.wait_for(&format!("user {ns} created by pid {pid}"), |r| {
+            r.ns_create().is_some_and(|c| {
+                c.ns.inode == Some(ns) && c.ns.is_type("user") && c.process.pid == pid
+            })
         });
         let create = record.ns_create().unwrap();
         created.push(create.ns.clone());

@@ -62,8 +62,8 @@ fn capabilities_dropped_after_attach() {
     finished.assert_success();
     let pid = finished.pid;
     let created = tracer.wait_for("net created after the drop", |r| r.is_create(pid, "net"));
-    let inode = created.ns_create().unwrap().ns.inode.unwrap();
-    tracer.wait_for("net destroyed after the drop", |r| r.is_destroy_of(inode));
+    let ns = created.ns_create().unwrap().ns.clone();
+    tracer.wait_for("net destroyed after the drop", |r| r.is_end_of(&ns));
     let _ = tracer.stop();
 }
 
