@@ -93,7 +93,7 @@ impl PathText {
         Some(text)
     }
 
-    /// The bytes that `value` stands for: the text itself, or the bytes
+    /// Returns the bytes that `value` encodes: the text itself, or the bytes
     /// decoded from base64. `None` only for a `value` that is not valid
     /// base64, which [`PathText::new`] never makes.
     pub fn raw_bytes(&self) -> Option<Vec<u8>> {

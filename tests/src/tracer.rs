@@ -286,7 +286,7 @@ impl Tracer {
             })
     }
 
-    /// What nstrace has written to standard error so far.
+    /// Returns what nstrace has written to standard error so far.
     #[must_use]
     pub fn stderr(&self) -> String {
         fs::read_to_string(&self.stderr).unwrap_or_default()

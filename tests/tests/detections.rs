@@ -221,7 +221,7 @@ fn in_private_mount_ns(args: &[&str]) -> Command {
     command
 }
 
-/// Whether `record` is a successful mount(2) record by `pid` whose file
+/// Returns whether `record` is a successful mount(2) record by `pid` whose file
 /// system type is `fstype`.
 fn is_mount_of_type(record: &Record, pid: u32, fstype: &str) -> bool {
     record.mount().is_some_and(|mount| {

@@ -52,12 +52,12 @@ fn wait_for_stderr(tracer: &Tracer, text: &str, timeout: Duration) {
     }
 }
 
-/// Whether `record` is the `ns_create` record of the process `pid`.
+/// Returns whether `record` is the `ns_create` record of the process `pid`.
 fn is_create_by(record: &Record, pid: u32) -> bool {
     matches!(&record.event, Event::NsCreate(create) if create.process.pid == pid)
 }
 
-/// The JSON record of one rsyslog line, `MSGID MSG`.
+/// Parses the JSON record of one rsyslog line, `MSGID MSG`.
 #[track_caller]
 fn received_record(line: &str) -> Value {
     let (_, message) = line

@@ -125,7 +125,7 @@ pub(crate) mod test_events {
         PathText::new(path.as_bytes(), false)
     }
 
-    /// A successful mount-family call by pid 100 in mount namespace `mnt`,
+    /// Builds a successful mount-family call by pid 100 in mount namespace `mnt`,
     /// owned by user namespace `owner`.
     pub fn mount(name: &'static str, flags: &[&str], mnt: u32, owner: u32) -> Mount {
         Mount {
@@ -158,7 +158,7 @@ pub(crate) mod test_events {
         }
     }
 
-    /// A `move_mount` in `mnt` of an fd made by `open_tree` or fsmount.
+    /// Builds a `move_mount` in `mnt` of an fd made by `open_tree` or fsmount.
     pub fn move_mount(mnt: u32, attached: Attached) -> Mount {
         let mut mount = mount("move_mount", &["MOVE_MOUNT_F_EMPTY_PATH"], mnt, HOST_USER);
         mount.source = Some(text(""));
@@ -174,7 +174,7 @@ pub(crate) mod test_events {
         )
     }
 
-    /// A successful `unshare(CLONE_NEWUSER)` by `pid` at `time`.
+    /// Builds a successful `unshare(CLONE_NEWUSER)` by `pid` at `time`.
     pub fn unshare_user(pid: u32, inode: u32, id: Option<u64>, time: &str) -> Event {
         event(
             EventKind::NsCreate,
@@ -201,7 +201,7 @@ pub(crate) mod test_events {
         )
     }
 
-    /// The `ns_destroy` record of a user namespace created at `created`.
+    /// Builds the `ns_destroy` record of a user namespace created at `created`.
     pub fn destroy_user(inode: u32, id: Option<u64>, created: Option<&str>) -> Event {
         event(
             EventKind::NsDestroy,

@@ -1,7 +1,7 @@
 //! Rule `sensitive_host_mount`: a process in a mount namespace other than
 //! the host's mounts a host path that hands it the host: the root
 //! directory, `/proc` or `/sys`, a container runtime's API socket (or a
-//! directory that holds one), or a cgroup v1 `release_agent` file; or it
+//! directory that contains one), or a cgroup v1 `release_agent` file; or it
 //! mounts a writable cgroup v1 hierarchy, whose `release_agent` runs a
 //! program of its choosing on the host. Container escapes and runtimes
 //! misconfigured into giving them away (`docker run -v /:/host`,

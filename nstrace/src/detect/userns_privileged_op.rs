@@ -1,6 +1,6 @@
 //! Rule `userns_unshare_then_privileged_op`: a process used the
 //! privileges that an unshared user namespace gives. Having unshared a
-//! user namespace, a process holds `CAP_SYS_ADMIN` over the namespaces
+//! user namespace, a process has `CAP_SYS_ADMIN` over the namespaces
 //! that user namespace owns, and uses it:
 //!
 //! - with setns, from inside such a user namespace or into one, or
@@ -57,7 +57,7 @@ struct Unshared {
 }
 
 impl Unshared {
-    /// Whether the `ns_destroy` record `lifetime` ends this namespace and
+    /// Returns whether the `ns_destroy` record `lifetime` ends this namespace and
     /// not an earlier one with the same inode. The kernel reuses an inode
     /// as soon as its namespace is freed, and a destruction found by a
     /// scan can be reported after a new namespace took the inode.
@@ -167,7 +167,7 @@ impl UserNamespacePrivilegedOp {
     }
 }
 
-/// Whether a mount record is one of the calls that the rule counts as a
+/// Returns whether a mount record is one of the calls that the rule counts as a
 /// mount; see the module documentation.
 fn changes_mounts(mount: &Mount) -> bool {
     match mount.syscall.name {
@@ -182,7 +182,7 @@ fn changes_mounts(mount: &Mount) -> bool {
     }
 }
 
-/// Whether mount(2) flags name a propagation type and nothing else but
+/// Returns whether mount(2) flags name a propagation type and nothing else but
 /// `MS_REC` and `MS_SILENT`. Unnamed bits, shown in hex, count as more.
 pub fn propagation_only(flags: &[String]) -> bool {
     flags

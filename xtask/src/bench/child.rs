@@ -48,7 +48,7 @@ pub fn stop(
 
 /// Polls `ready` every `poll` until it returns true. Fails with the
 /// process's log when the process exits first, or when `timeout` passes,
-/// after killing it. `waiting_for` says what `ready` checks, for the error.
+/// after killing it. `waiting_for` names what `ready` checks, for the error.
 pub fn wait_until(
     child: &mut Child,
     log: &Path,

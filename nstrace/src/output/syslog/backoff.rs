@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 /// Wait after the first failed attempt.
 pub const INITIAL_DELAY: Duration = Duration::from_millis(100);
 
-/// Longest wait between two attempts.
+/// Maximum wait between two attempts.
 pub const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// When the next connection attempt is allowed. The wait starts at
@@ -20,7 +20,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Whether an attempt is allowed at `now`.
+    /// Returns whether an attempt is allowed at `now`.
     pub fn due(&self, now: Instant) -> bool {
         self.next_attempt.is_none_or(|next| now >= next)
     }

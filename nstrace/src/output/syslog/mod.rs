@@ -68,6 +68,8 @@ impl SyslogWriter {
         let header = Header {
             facility: FACILITY_DAEMON,
             severity: severity_of(event),
+            // NOTE: this parses back the time that the event formatted, once
+            // per message on the writer thread; the header could take the text.
             time: chrono::DateTime::parse_from_rfc3339(event.time.as_str())
                 .map_or_else(|_| chrono::Utc::now(), |time| time.to_utc()),
             hostname: &self.hostname,
